@@ -1,0 +1,127 @@
+// Package deps holds the test that keeps docs/ARCHITECTURE.md true: every package of the module may
+// import only the packages its layer allows, and every package appears in the document.
+package deps
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/seance-dev/seance"
+
+// allowed maps a package (relative to the module) to the module packages it may import. A trailing
+// "/..." allows a package and everything below it. Third-party imports are listed in thirdParty.
+var allowed = map[string][]string{
+	"internal/chat":             {},
+	"internal/fault":            {},
+	"internal/engine/tensor":    {},
+	"internal/engine/gguf":      {"internal/engine/tensor", "internal/fault"},
+	"internal/engine/tokenizer": {"internal/fault"},
+	"internal/engine/chattmpl":  {"internal/chat", "internal/fault"},
+	"internal/engine/sample":    {"internal/fault"},
+	"internal/engine/llama":     {"internal/engine/tensor", "internal/engine/gguf", "internal/fault"},
+	"internal/engine":           {"internal/engine/...", "internal/chat", "internal/fault"},
+	"internal/llm":              {"internal/chat", "internal/fault"},
+	"internal/llm/toolcalls":    {"internal/chat", "internal/fault"},
+	"internal/llm/llmtest":      {"internal/llm", "internal/chat", "internal/fault"},
+	"internal/llm/openai":       {"internal/llm", "internal/llm/toolcalls", "internal/chat", "internal/fault"},
+	"internal/llm/ollama":       {"internal/llm", "internal/llm/toolcalls", "internal/chat", "internal/fault"},
+	"internal/llm/embedded":     {"internal/llm", "internal/engine", "internal/chat", "internal/fault"},
+	"internal/llm/catalog":      {"internal/llm", "internal/fault"},
+	"internal/openai":           {"internal/chat", "internal/fault"},
+	"internal/config":           {"internal/fault"},
+	"internal/httpapi":          {"internal/openai", "internal/llm", "internal/chat", "internal/fault"},
+	"internal/app":              {"internal/..."},
+	"internal/cli":              {"internal/app", "internal/config", "internal/llm", "internal/chat", "internal/fault", "internal/engine/gguf", "internal/engine/llama2c"},
+	"internal/engine/llama2c":   {"internal/engine/gguf", "internal/engine/tensor", "internal/fault"},
+	"cmd/seance":                {"internal/cli"},
+	"internal/deps":             {},
+	"bench/cmd/ggufgen":         {"internal/engine/...", "bench/..."},
+	"bench/ggufgen":             {"internal/engine/..."},
+}
+
+// thirdParty lists the non-module, non-standard imports each package may use.
+var thirdParty = map[string][]string{
+	"internal/engine/tensor": {"golang.org/x/sys/cpu"},
+	"internal/engine/gguf":   {"golang.org/x/sys/unix"},
+	"internal/config":        {"go.yaml.in/yaml/v3"},
+	"internal/app":           {"golang.org/x/sync/errgroup"},
+}
+
+func TestImportRules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list over the module")
+	}
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		pkg := strings.TrimPrefix(strings.TrimPrefix(f[0], module), "/")
+		rules, ok := allowed[pkg]
+		if !ok {
+			t.Errorf("package %s has no entry in the import rules (internal/deps and docs/ARCHITECTURE.md)", pkg)
+			continue
+		}
+		for _, imp := range f[1:] {
+			switch {
+			case strings.HasPrefix(imp, module+"/"):
+				rel := strings.TrimPrefix(imp, module+"/")
+				if !match(rules, rel) {
+					t.Errorf("%s imports %s, which its layer does not allow", pkg, rel)
+				}
+			case isStd(imp):
+			default:
+				if !match(thirdParty[pkg], imp) && pkg != "internal/app" {
+					t.Errorf("%s imports third-party %s, which is not in the allowed list", pkg, imp)
+				}
+			}
+		}
+	}
+}
+
+func TestArchitectureDocListsEveryPackage(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "ARCHITECTURE.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkgs []string
+	for p := range allowed {
+		pkgs = append(pkgs, p)
+	}
+	sort.Strings(pkgs)
+	for _, p := range pkgs {
+		if _, err := os.Stat(filepath.Join("..", "..", p)); err != nil {
+			continue // a rule for a package not written yet
+		}
+		if !bytes.Contains(doc, []byte("`"+p+"`")) {
+			t.Errorf("docs/ARCHITECTURE.md does not mention `%s`", p)
+		}
+	}
+}
+
+func match(rules []string, pkg string) bool {
+	for _, r := range rules {
+		if r == pkg {
+			return true
+		}
+		if base, ok := strings.CutSuffix(r, "/..."); ok && (pkg == base || strings.HasPrefix(pkg, base+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+func isStd(imp string) bool {
+	first, _, _ := strings.Cut(imp, "/")
+	return !strings.Contains(first, ".") && path.Clean(imp) == imp
+}
