@@ -33,7 +33,7 @@ var allowed = map[string][]string{
 	"internal/llm/llmtest":      {"internal/llm", "internal/chat", "internal/fault"},
 	"internal/llm/openai":       {"internal/llm", "internal/llm/toolcalls", "internal/chat", "internal/fault"},
 	"internal/llm/ollama":       {"internal/llm", "internal/llm/toolcalls", "internal/chat", "internal/fault"},
-	"internal/llm/embedded":     {"internal/llm", "internal/engine", "internal/chat", "internal/fault"},
+	"internal/llm/embedded":     {"internal/llm", "internal/llm/toolcalls", "internal/engine", "internal/chat", "internal/fault"},
 	"internal/llm/catalog":      {"internal/llm", "internal/fault"},
 	"internal/openai":           {"internal/chat", "internal/fault"},
 	"internal/config":           {"internal/fault"},

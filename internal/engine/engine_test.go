@@ -1,0 +1,291 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/seance-dev/seance/internal/chat"
+	"github.com/seance-dev/seance/internal/engine/sample"
+	"github.com/seance-dev/seance/internal/fault"
+)
+
+// sharedModels returns ../shared/models beside the repository root.
+func sharedModels(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = filepath.Dir(dir)
+	}
+	s := filepath.Join(dir, "..", "shared", "models")
+	if _, err := os.Stat(s); err != nil {
+		t.Skipf("shared models not present: %v", err)
+	}
+	return s
+}
+
+type golden struct {
+	Prompt           string         `json:"prompt"`
+	PromptTokens     []int          `json:"prompt_tokens"`
+	CompletionText   string         `json:"completion_text"`
+	CompletionTokens []int          `json:"completion_tokens"`
+	TopLogprobs      [][][2]float64 `json:"top_logprobs"`
+}
+
+func openStories(t testing.TB) (*Model, golden) {
+	t.Helper()
+	dir := filepath.Join(sharedModels(t), "stories260K")
+	m, err := Open(filepath.Join(dir, "stories260K-f32.gguf"), Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	data, err := os.ReadFile(filepath.Join(dir, "golden-once-upon-a-time.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g golden
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	return m, g
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestGoldenChat runs the golden prompt through the whole engine — plain template, tokenizer,
+// forward pass, greedy sampler, streaming decoder — and compares with llama.cpp's reference.
+func TestGoldenChat(t *testing.T) {
+	m, g := openStories(t)
+	if m.Info().Template != TemplatePlain {
+		t.Fatalf("template %q, want plain for a base model without a template", m.Info().Template)
+	}
+	prompt, truncated, err := m.Prompt([]chat.Message{{Role: chat.User, Content: g.Prompt}}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(prompt, g.PromptTokens) || truncated != 0 {
+		t.Fatalf("prompt tokens %v, want %v", prompt, g.PromptTokens)
+	}
+	var streamed strings.Builder
+	req := &chat.Request{
+		Messages:  []chat.Message{{Role: chat.User, Content: g.Prompt}},
+		MaxTokens: len(g.CompletionTokens),
+		Sampling:  chat.Sampling{Temperature: ptr(0.0)},
+		Logprobs:  true, TopLogprobs: 3,
+	}
+	resp, err := m.Chat(context.Background(), req, func(d chat.Delta) error {
+		streamed.WriteString(d.Content)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Message.Content != g.CompletionText {
+		t.Errorf("completion\n got %q\nwant %q", resp.Message.Content, g.CompletionText)
+	}
+	if streamed.String() != resp.Message.Content {
+		t.Errorf("streamed text differs from the response")
+	}
+	if resp.FinishReason != chat.FinishLength || resp.Usage.CompletionTokens != 64 || resp.Usage.PromptTokens != 5 {
+		t.Errorf("finish %s, usage %+v", resp.FinishReason, resp.Usage)
+	}
+	if resp.Usage.FLOPs <= 0 || resp.Usage.Duration <= 0 || resp.Usage.TimeToFirstToken <= 0 {
+		t.Errorf("compute accounting missing: %+v", resp.Usage)
+	}
+	if len(resp.Logprobs) != 64 {
+		t.Fatalf("%d logprobs, want 64", len(resp.Logprobs))
+	}
+	for step, want := range g.TopLogprobs {
+		lp := resp.Logprobs[step]
+		if len(lp.Top) != 3 {
+			t.Fatalf("step %d: %d alternatives", step, len(lp.Top))
+		}
+		for k, w := range want {
+			if math.Abs(lp.Top[k].Logprob-w[1]) > 1e-3 {
+				t.Errorf("step %d alt %d: logprob %.5f, want %.5f", step, k, lp.Top[k].Logprob, w[1])
+			}
+		}
+		if math.Abs(lp.Logprob-want[0][1]) > 1e-3 {
+			t.Errorf("step %d: chosen logprob %.5f, want %.5f", step, lp.Logprob, want[0][1])
+		}
+	}
+}
+
+func TestGenerateTokensMatchGolden(t *testing.T) {
+	m, g := openStories(t)
+	res, err := m.Generate(context.Background(), g.PromptTokens, GenerateOptions{MaxTokens: 64}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Tokens, g.CompletionTokens) {
+		t.Errorf("tokens\n got %v\nwant %v", res.Tokens, g.CompletionTokens)
+	}
+}
+
+func TestStopSequences(t *testing.T) {
+	m, g := openStories(t)
+	msgs := []chat.Message{{Role: chat.User, Content: g.Prompt}}
+	for _, c := range []struct {
+		stop []string
+		want string
+	}{
+		{[]string{"Lily"}, ", there was a little girl named "},
+		{[]string{"park.", "girl"}, ", there was a little "},
+		{[]string{"\n"}, strings.Split(g.CompletionText, "\n")[0]},
+		{[]string{"never appears in this story"}, g.CompletionText},
+	} {
+		var streamed strings.Builder
+		resp, err := m.Chat(context.Background(), &chat.Request{
+			Messages: msgs, MaxTokens: 64, Stop: c.stop, Sampling: chat.Sampling{Temperature: ptr(0.0)},
+		}, func(d chat.Delta) error { streamed.WriteString(d.Content); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Message.Content != c.want || streamed.String() != c.want {
+			t.Errorf("stop %q: got %q (streamed %q), want %q", c.stop, resp.Message.Content, streamed.String(), c.want)
+		}
+		wantFinish := chat.FinishStop
+		if c.want == g.CompletionText {
+			wantFinish = chat.FinishLength
+		}
+		if resp.FinishReason != wantFinish {
+			t.Errorf("stop %q: finish %s, want %s", c.stop, resp.FinishReason, wantFinish)
+		}
+	}
+}
+
+func TestSeedsAreReproducible(t *testing.T) {
+	m, g := openStories(t)
+	run := func(seed int64) string {
+		resp, err := m.Chat(context.Background(), &chat.Request{
+			Messages: []chat.Message{{Role: chat.User, Content: g.Prompt}}, MaxTokens: 40,
+			Sampling: chat.Sampling{Temperature: ptr(1.0), Seed: ptr(seed)},
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Message.Content
+	}
+	a, b, c := run(7), run(7), run(8)
+	if a != b {
+		t.Errorf("same seed, different output:\n%q\n%q", a, b)
+	}
+	if a == c {
+		t.Errorf("seeds 7 and 8 gave the same 40-token sample %q", a)
+	}
+}
+
+func TestContextIsEnforced(t *testing.T) {
+	dir := filepath.Join(sharedModels(t), "stories260K")
+	m, err := Open(filepath.Join(dir, "stories260K-f32.gguf"), Options{Threads: 1, ContextLength: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	long := strings.Repeat("The cat sat on the mat. ", 20)
+	_, err = m.Chat(context.Background(), &chat.Request{Messages: []chat.Message{{Role: chat.User, Content: long}}}, nil)
+	if fault.CodeOf(err) != fault.ContextLength {
+		t.Fatalf("over-long prompt: err = %v, want context_length_exceeded", err)
+	}
+	// With truncation allowed, the oldest message goes and the drop is reported.
+	msgs := []chat.Message{
+		{Role: chat.System, Content: "Tell a story."},
+		{Role: chat.User, Content: long},
+		{Role: chat.User, Content: "Once upon a time"},
+	}
+	resp, err := m.Chat(context.Background(), &chat.Request{Messages: msgs, TruncatePrompt: true, MaxTokens: 100,
+		Sampling: chat.Sampling{Temperature: ptr(0.0)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Truncated <= 0 {
+		t.Errorf("truncation not reported: %d", resp.Truncated)
+	}
+	if resp.Usage.PromptTokens+resp.Usage.CompletionTokens > 32 {
+		t.Errorf("used %d+%d tokens in a context of 32", resp.Usage.PromptTokens, resp.Usage.CompletionTokens)
+	}
+	if resp.FinishReason != chat.FinishLength {
+		t.Errorf("finish %s, want length (the context filled up)", resp.FinishReason)
+	}
+	// Even truncation cannot make a single over-long message fit.
+	_, err = m.Chat(context.Background(), &chat.Request{Messages: []chat.Message{{Role: chat.User, Content: long}},
+		TruncatePrompt: true}, nil)
+	if fault.CodeOf(err) != fault.ContextLength {
+		t.Errorf("err = %v, want context_length_exceeded", err)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	m, _ := openStories(t)
+	for _, c := range []struct {
+		name string
+		req  chat.Request
+		code fault.Code
+	}{
+		{"no messages", chat.Request{}, fault.Invalid},
+		{"negative temperature", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}},
+			Sampling: chat.Sampling{Temperature: ptr(-1.0)}}, fault.Invalid},
+		{"top_p above 1", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}},
+			Sampling: chat.Sampling{TopP: ptr(1.5)}}, fault.Invalid},
+		{"empty stop", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}}, Stop: []string{""}}, fault.Invalid},
+		{"json schema", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}},
+			Format: chat.ResponseFormat{Type: chat.FormatJSONSchema}}, fault.Invalid},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := m.Chat(context.Background(), &c.req, nil)
+			if fault.CodeOf(err) != c.code {
+				t.Errorf("err = %v (code %s), want %s", err, fault.CodeOf(err), c.code)
+			}
+		})
+	}
+	if _, err := m.Generate(context.Background(), []int{1, 9999}, GenerateOptions{}, nil); fault.CodeOf(err) != fault.Invalid {
+		t.Errorf("out-of-vocabulary token: %v", err)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	m, g := openStories(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	_, err := m.Generate(ctx, g.PromptTokens, GenerateOptions{MaxTokens: 100, Sample: sample.Params{}}, func(p Piece) error {
+		n++
+		if n == 3 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	_, err := Open(filepath.Join(t.TempDir(), "missing.gguf"), Options{})
+	if fault.CodeOf(err) != fault.NotFound {
+		t.Errorf("missing file: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.gguf")
+	if err := os.WriteFile(bad, []byte("GGUF\x03\x00\x00\x00garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(bad, Options{})
+	if fault.CodeOf(err) != fault.Unprocessable {
+		t.Errorf("corrupt file: %v", err)
+	}
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs seance's whole test suite: formatting, vet, every test with the race detector (including the
+# stories260K golden test and the openai-go / Node client tests against the real server), and short
+# runs of the fuzz targets. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzztime=${FUZZTIME:-10s}
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+echo "== go vet"
+go vet ./...
+
+if [ -f internal/httpapi/testdata/node/package-lock.json ] && command -v npm >/dev/null; then
+  echo "== npm ci (Node client test)"
+  (cd internal/httpapi/testdata/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "== go test -race"
+go test -race -count=1 -timeout 30m ./...
+
+echo "== CGO_ENABLED=0 build"
+CGO_ENABLED=0 go build -o /dev/null ./cmd/seance
+
+echo "== fuzz targets ($fuzztime each)"
+for target in $(grep -rl --include='*_test.go' '^func Fuzz' internal | xargs -n1 dirname | sort -u); do
+  for f in $(grep -h '^func Fuzz' "$target"/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do
+    echo "-- $target $f"
+    go test -run '^$' -fuzz "^$f\$" -fuzztime "$fuzztime" "./$target"
+  done
+done
+echo "all checks passed"
