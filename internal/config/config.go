@@ -451,6 +451,19 @@ func (c *Config) Redacted() ([]byte, error) {
 	return yaml.Marshal(c)
 }
 
+// RedactedValue returns the redacted configuration as plain maps and lists, for JSON output.
+func (c *Config) RedactedValue() (any, error) {
+	out, err := c.Redacted()
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := yaml.Unmarshal(out, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 func sortedKeys(m map[string]string) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {

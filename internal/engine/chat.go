@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/engine/chattmpl"
@@ -101,9 +103,29 @@ func samplingParams(req *chat.Request) (sample.Params, error) {
 		p.TopLogprobs = req.TopLogprobs
 	}
 	if err := p.Validate(); err != nil {
+		var pe *sample.ParamError
+		if errors.As(err, &pe) {
+			name := snake(pe.Param)
+			return p, fault.Param(name, "%s %s", name, pe.Msg)
+		}
 		return p, fault.Wrap(err, fault.Invalid, "sampling parameters")
 	}
 	return p, nil
+}
+
+// snake turns a Go field name (TopP) into the API's parameter name (top_p).
+func snake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Prompt renders messages (and tools) into prompt token ids. Without truncate, a prompt that does

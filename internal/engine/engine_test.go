@@ -234,23 +234,27 @@ func TestContextIsEnforced(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	m, _ := openStories(t)
 	for _, c := range []struct {
-		name string
-		req  chat.Request
-		code fault.Code
+		name  string
+		req   chat.Request
+		code  fault.Code
+		param string
 	}{
-		{"no messages", chat.Request{}, fault.Invalid},
+		{"no messages", chat.Request{}, fault.Invalid, "messages"},
 		{"negative temperature", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}},
-			Sampling: chat.Sampling{Temperature: ptr(-1.0)}}, fault.Invalid},
+			Sampling: chat.Sampling{Temperature: ptr(-1.0)}}, fault.Invalid, "temperature"},
 		{"top_p above 1", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}},
-			Sampling: chat.Sampling{TopP: ptr(1.5)}}, fault.Invalid},
-		{"empty stop", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}}, Stop: []string{""}}, fault.Invalid},
+			Sampling: chat.Sampling{TopP: ptr(1.5)}}, fault.Invalid, "top_p"},
+		{"empty stop", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}}, Stop: []string{""}}, fault.Invalid, "stop"},
 		{"json schema", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}},
-			Format: chat.ResponseFormat{Type: chat.FormatJSONSchema}}, fault.Invalid},
+			Format: chat.ResponseFormat{Type: chat.FormatJSONSchema}}, fault.Invalid, "response_format"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := m.Chat(context.Background(), &c.req, nil)
 			if fault.CodeOf(err) != c.code {
 				t.Errorf("err = %v (code %s), want %s", err, fault.CodeOf(err), c.code)
+			}
+			if fault.ParamOf(err) != c.param {
+				t.Errorf("param = %q, want %q", fault.ParamOf(err), c.param)
 			}
 		})
 	}

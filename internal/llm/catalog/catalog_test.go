@@ -111,7 +111,6 @@ func TestFind(t *testing.T) {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-
 func TestOllamaName(t *testing.T) {
 	for _, c := range []struct {
 		in   []string
