@@ -82,6 +82,18 @@ func (m *Model) Chat(ctx context.Context, req *chat.Request, stream chat.StreamF
 	if len(tools) == 0 {
 		return m.m.Chat(ctx, req, stream)
 	}
+	return withToolCalls(ctx, m.m, req, stream)
+}
+
+// chatter is the engine's Chat; an interface so the tool-call handling is testable with a fake.
+type chatter interface {
+	Chat(ctx context.Context, req *chat.Request, stream chat.StreamFunc) (*chat.Response, error)
+}
+
+// withToolCalls runs a completion with tools offered: text that may be a tool call is held back while
+// streaming and parsed at the end.
+func withToolCalls(ctx context.Context, m chatter, req *chat.Request, stream chat.StreamFunc) (*chat.Response, error) {
+	tools := req.Tools
 	var (
 		text string // everything generated so far
 		sent int    // bytes of text passed on to stream
@@ -98,7 +110,7 @@ func (m *Model) Chat(ctx context.Context, req *chat.Request, stream chat.StreamF
 			return nil
 		}
 	}
-	resp, err := m.m.Chat(ctx, req, inner)
+	resp, err := m.Chat(ctx, req, inner)
 	if err != nil {
 		return nil, err
 	}
