@@ -1,0 +1,630 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// AVX2 kernels. All need AVX2, FMA and F16C (checked in kernels_amd64.go). Integer block dots use
+// the VPSIGNB/VPMADDUBSW/VPMADDWD sequence: |w| (unsigned) times x·sign(w) (signed) gives pairwise
+// int16 sums without overflow for |w| ≤ 128 and |x| ≤ 127, widened to int32 by VPMADDWD with ones.
+
+// Q8_0 block body: block at off(SI), activations at qoff(DI), activation scale at doff(DX);
+// accumulates into acc. Clobbers AX, Y2..Y6. Y15 holds int16 ones.
+#define Q8_0_BLOCK(off, qoff, doff, acc) \
+	MOVWLZX off(SI), AX \
+	VMOVD AX, X2 \
+	VCVTPH2PS X2, X2 \
+	VMULSS doff(DX), X2, X2 \
+	VBROADCASTSS X2, Y2 \
+	VMOVDQU off+2(SI), Y3 \
+	VMOVDQU qoff(DI), Y4 \
+	VPSIGNB Y3, Y3, Y5 \
+	VPSIGNB Y3, Y4, Y6 \
+	VPMADDUBSW Y6, Y5, Y5 \
+	VPMADDWD Y15, Y5, Y5 \
+	VCVTDQ2PS Y5, Y5 \
+	VFMADD231PS Y5, Y2, acc
+
+// Horizontal sum of Y0 into X0 lane 0.
+#define HSUM_Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0
+
+// func dotQ8_0AVX2(w *byte, q *int8, d *float32, nb int) float32
+TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-36
+	MOVQ w+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ d+16(FP), DX
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+q80loop:
+	CMPQ CX, $2
+	JLT q80tail
+	Q8_0_BLOCK(0, 0, 0, Y0)
+	Q8_0_BLOCK(34, 32, 4, Y1)
+	ADDQ $68, SI
+	ADDQ $64, DI
+	ADDQ $8, DX
+	SUBQ $2, CX
+	JMP q80loop
+
+q80tail:
+	TESTQ CX, CX
+	JZ q80done
+	Q8_0_BLOCK(0, 0, 0, Y0)
+
+q80done:
+	VADDPS Y1, Y0, Y0
+	HSUM_Y0
+	VZEROUPPER
+	MOVSS X0, ret+32(FP)
+	RET
+
+// Q4_0 block body, as Q8_0_BLOCK; Y14 holds bytes 0x0F and Y13 bytes 0x08.
+#define Q4_0_BLOCK(off, qoff, doff, acc) \
+	MOVWLZX off(SI), AX \
+	VMOVD AX, X2 \
+	VCVTPH2PS X2, X2 \
+	VMULSS doff(DX), X2, X2 \
+	VBROADCASTSS X2, Y2 \
+	VMOVDQU off+2(SI), X3 \
+	VPSRLW $4, X3, X4 \
+	VINSERTI128 $1, X4, Y3, Y3 \
+	VPAND Y14, Y3, Y3 \
+	VPSUBB Y13, Y3, Y3 \
+	VMOVDQU qoff(DI), Y4 \
+	VPSIGNB Y3, Y3, Y5 \
+	VPSIGNB Y3, Y4, Y6 \
+	VPMADDUBSW Y6, Y5, Y5 \
+	VPMADDWD Y15, Y5, Y5 \
+	VCVTDQ2PS Y5, Y5 \
+	VFMADD231PS Y5, Y2, acc
+
+// func dotQ4_0AVX2(w *byte, q *int8, d *float32, nb int) float32
+TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-36
+	MOVQ w+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ d+16(FP), DX
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x08080808, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+
+q40loop:
+	CMPQ CX, $2
+	JLT q40tail
+	Q4_0_BLOCK(0, 0, 0, Y0)
+	Q4_0_BLOCK(18, 32, 4, Y1)
+	ADDQ $36, SI
+	ADDQ $64, DI
+	ADDQ $8, DX
+	SUBQ $2, CX
+	JMP q40loop
+
+q40tail:
+	TESTQ CX, CX
+	JZ q40done
+	Q4_0_BLOCK(0, 0, 0, Y0)
+
+q40done:
+	VADDPS Y1, Y0, Y0
+	HSUM_Y0
+	VZEROUPPER
+	MOVSS X0, ret+32(FP)
+	RET
+
+// func dotF32AVX2(a unsafe.Pointer, b *float32, n int) float32
+// n is a multiple of 8.
+TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+f32loop32:
+	CMPQ CX, $32
+	JLT f32loop8
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP f32loop32
+
+f32loop8:
+	CMPQ CX, $8
+	JLT f32done
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP f32loop8
+
+f32done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM_Y0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotF16AVX2(w *byte, x *float32, n int) float32
+// n is a multiple of 8.
+TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+f16loop32:
+	CMPQ CX, $32
+	JLT f16loop8
+	VCVTPH2PS (SI), Y4
+	VCVTPH2PS 16(SI), Y5
+	VCVTPH2PS 32(SI), Y6
+	VCVTPH2PS 48(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $64, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP f16loop32
+
+f16loop8:
+	CMPQ CX, $8
+	JLT f16done
+	VCVTPH2PS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP f16loop8
+
+f16done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM_Y0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotBF16AVX2(w *byte, x *float32, n int) float32
+// n is a multiple of 8.
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+bf16loop32:
+	CMPQ CX, $32
+	JLT bf16loop8
+	VPMOVZXWD (SI), Y4
+	VPMOVZXWD 16(SI), Y5
+	VPMOVZXWD 32(SI), Y6
+	VPMOVZXWD 48(SI), Y7
+	VPSLLD $16, Y4, Y4
+	VPSLLD $16, Y5, Y5
+	VPSLLD $16, Y6, Y6
+	VPSLLD $16, Y7, Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $64, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP bf16loop32
+
+bf16loop8:
+	CMPQ CX, $8
+	JLT bf16done
+	VPMOVZXWD (SI), Y4
+	VPSLLD $16, Y4, Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP bf16loop8
+
+bf16done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM_Y0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func sumAVX2(b *byte, n int) uint64
+// n is a multiple of 128. Streams b with 256-bit loads into four 64-bit-lane accumulators.
+TEXT ·sumAVX2(SB), NOSPLIT, $0-24
+	MOVQ b+0(FP), SI
+	MOVQ n+8(FP), CX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+
+sumloop:
+	VPADDQ (SI), Y0, Y0
+	VPADDQ 32(SI), Y1, Y1
+	VPADDQ 64(SI), Y2, Y2
+	VPADDQ 96(SI), Y3, Y3
+	ADDQ $128, SI
+	SUBQ $128, CX
+	JNZ sumloop
+
+	VPADDQ Y1, Y0, Y0
+	VPADDQ Y3, Y2, Y2
+	VPADDQ Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDQ X1, X0, X0
+	VPSHUFD $0x4e, X0, X1
+	VPADDQ X1, X0, X0
+	VMOVQ X0, AX
+	VZEROUPPER
+	MOVQ AX, ret+16(FP)
+	RET
+
+// Block k of a group of four whose combined scales are at 4k(SP); see Q8_0_BLOCK.
+#define Q8_0_BLOCK4(k, acc) \
+	VBROADCASTSS (4*k)(SP), Y2 \
+	VMOVDQU (34*k+2)(SI), Y3 \
+	VMOVDQU (32*k)(DI), Y4 \
+	VPSIGNB Y3, Y3, Y5 \
+	VPSIGNB Y3, Y4, Y6 \
+	VPMADDUBSW Y6, Y5, Y5 \
+	VPMADDWD Y15, Y5, Y5 \
+	VCVTDQ2PS Y5, Y5 \
+	VFMADD231PS Y5, Y2, acc
+
+// func matVecQ8_0AVX2(w *byte, rowBytes, rows int, q *int8, d *float32, nb int, out *float32)
+// out[i] = dot(row i of w, activations) for rows consecutive rows of rowBytes bytes each. Blocks go
+// in groups of four whose scales are converted and multiplied together.
+TEXT ·matVecQ8_0AVX2(SB), NOSPLIT, $16-56
+	MOVQ w+0(FP), R8
+	MOVQ rowBytes+8(FP), R11
+	MOVQ rows+16(FP), R9
+	MOVQ q+24(FP), R12
+	MOVQ d+32(FP), R13
+	MOVQ nb+40(FP), R14
+	MOVQ out+48(FP), R10
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+mvrow:
+	MOVQ R8, SI
+	MOVQ R12, DI
+	MOVQ R13, DX
+	MOVQ R14, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+mvloop4:
+	CMPQ CX, $4
+	JLT mvloop1
+	MOVWLZX (SI), AX
+	VMOVD AX, X2
+	VPINSRW $1, 34(SI), X2, X2
+	VPINSRW $2, 68(SI), X2, X2
+	VPINSRW $3, 102(SI), X2, X2
+	VCVTPH2PS X2, X2
+	VMULPS (DX), X2, X2
+	VMOVUPS X2, 0(SP)
+	Q8_0_BLOCK4(0, Y0)
+	Q8_0_BLOCK4(1, Y1)
+	Q8_0_BLOCK4(2, Y0)
+	Q8_0_BLOCK4(3, Y1)
+	ADDQ $136, SI
+	ADDQ $128, DI
+	ADDQ $16, DX
+	SUBQ $4, CX
+	JMP mvloop4
+
+mvloop1:
+	TESTQ CX, CX
+	JZ mvdone
+	Q8_0_BLOCK(0, 0, 0, Y0)
+	ADDQ $34, SI
+	ADDQ $32, DI
+	ADDQ $4, DX
+	DECQ CX
+	JMP mvloop1
+
+mvdone:
+	VADDPS Y1, Y0, Y0
+	HSUM_Y0
+	MOVSS X0, (R10)
+	ADDQ $4, R10
+	ADDQ R11, R8
+	DECQ R9
+	JNZ mvrow
+	VZEROUPPER
+	RET
+
+// Loads the product of the f16 at off(SI) and the float32 at (DX), broadcast, into Yreg (via Xreg).
+#define SCALE(off, xreg, yreg) \
+	MOVWLZX off(SI), AX \
+	VMOVD AX, xreg \
+	VCVTPH2PS xreg, xreg \
+	VMULSS (DX), xreg, xreg \
+	VBROADCASTSS xreg, yreg
+
+// Q4_K chunk c (0..3): 32 qs bytes hold sub-block 2c (low nibbles) and 2c+1 (high nibbles).
+// Scales as int16 words are at 0(SP); Y15 holds bytes 0x0F; accumulates int32 into Y10.
+#define Q4K_CHUNK(c) \
+	VMOVDQU (16+32*c)(SI), Y6 \
+	VPSRLW $4, Y6, Y7 \
+	VPAND Y15, Y7, Y7 \
+	VPAND Y15, Y6, Y6 \
+	VPMADDUBSW (64*c)(DI), Y6, Y6 \
+	VPMADDUBSW (64*c+32)(DI), Y7, Y7 \
+	VPBROADCASTW (4*c)(SP), Y8 \
+	VPBROADCASTW (4*c+2)(SP), Y9 \
+	VPMADDWD Y8, Y6, Y6 \
+	VPMADDWD Y9, Y7, Y7 \
+	VPADDD Y6, Y10, Y10 \
+	VPADDD Y7, Y10, Y10
+
+// func dotQ4KAVX2(w *byte, q *int8, d *float32, bs32 *int16, nb int) float32
+TEXT ·dotQ4KAVX2(SB), NOSPLIT, $16-44
+	MOVQ w+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ d+16(FP), DX
+	MOVQ bs32+24(FP), BX
+	MOVQ nb+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS X1, X1, X1
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+
+q4kloop:
+	// Unpack the 6-bit scales and mins (ggml's get_scale_min_k4, four at a time).
+	MOVL 4(SI), AX
+	MOVL 8(SI), R8
+	MOVL 12(SI), R9
+	MOVL R9, R10
+	SHRL $4, R10
+	ANDL $0x0f0f0f0f, R10
+	MOVL R8, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R10 // mins 4..7
+	MOVL R9, R11
+	ANDL $0x0f0f0f0f, R11
+	MOVL AX, R12
+	SHRL $6, R12
+	ANDL $0x03030303, R12
+	SHLL $4, R12
+	ORL R12, R11 // scales 4..7
+	ANDL $0x3f3f3f3f, R8 // mins 0..3
+	ANDL $0x3f3f3f3f, AX // scales 0..3
+	SHLQ $32, R11
+	ORQ R11, AX
+	SHLQ $32, R10
+	ORQ R10, R8
+	VMOVQ AX, X2
+	VPMOVZXBW X2, X2
+	VMOVDQU X2, 0(SP)
+	// Mins: Σ m_j·bsum_j, scaled by dmin·d_x, accumulated in X1 (subtracted at the end).
+	VMOVQ R8, X3
+	VPMOVZXBW X3, X3
+	VPMADDWD (BX), X3, X3
+	VCVTDQ2PS X3, X3
+	SCALE(2, X4, X4)
+	VFMADD231PS X3, X4, X1
+	// Scaled quant products.
+	VPXOR Y10, Y10, Y10
+	Q4K_CHUNK(0)
+	Q4K_CHUNK(1)
+	Q4K_CHUNK(2)
+	Q4K_CHUNK(3)
+	VCVTDQ2PS Y10, Y10
+	SCALE(0, X4, Y4)
+	VFMADD231PS Y10, Y4, Y0
+	ADDQ $144, SI
+	ADDQ $256, DI
+	ADDQ $4, DX
+	ADDQ $16, BX
+	DECQ CX
+	JNZ q4kloop
+
+	VEXTRACTF128 $1, Y0, X2
+	VADDPS X2, X0, X0
+	VSUBPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+40(FP)
+	RET
+
+// Q6_K quarter: Yq holds 32 6-bit quants (0..63) for activations at aoff(DI) and the groups whose
+// int16 scales are at soff(SP) and soff+2(SP). Accumulates int32 into Y10.
+#define Q6K_QUARTER(yq, aoff, soff) \
+	VPMADDUBSW aoff(DI), yq, yq \
+	VPBROADCASTW soff(SP), Y2 \
+	VPBROADCASTW soff+2(SP), Y3 \
+	VPBLENDD $0xf0, Y3, Y2, Y2 \
+	VPMADDWD Y2, yq, yq \
+	VPADDD yq, Y10, Y10
+
+// Q6_K half h (0, 1): 128 quants from ql[64h:64h+64] and qh[32h:32h+32].
+// Y15 holds bytes 0x0F, Y14 bytes 0x30.
+#define Q6K_HALF(h) \
+	VMOVDQU (64*h)(SI), Y4 \
+	VMOVDQU (64*h+32)(SI), Y5 \
+	VMOVDQU (128+32*h)(SI), Y6 \
+	VPSLLW $4, Y6, Y9 \
+	VPAND Y14, Y9, Y9 \
+	VPAND Y15, Y4, Y7 \
+	VPOR Y9, Y7, Y7 \
+	VPSLLW $2, Y6, Y9 \
+	VPAND Y14, Y9, Y9 \
+	VPAND Y15, Y5, Y8 \
+	VPOR Y9, Y8, Y8 \
+	VPAND Y14, Y6, Y9 \
+	VPSRLW $4, Y4, Y4 \
+	VPAND Y15, Y4, Y4 \
+	VPOR Y9, Y4, Y4 \
+	VPSRLW $2, Y6, Y9 \
+	VPAND Y14, Y9, Y9 \
+	VPSRLW $4, Y5, Y5 \
+	VPAND Y15, Y5, Y5 \
+	VPOR Y9, Y5, Y5 \
+	Q6K_QUARTER(Y7, (128*h), (16*h)) \
+	Q6K_QUARTER(Y8, (128*h+32), (16*h+4)) \
+	Q6K_QUARTER(Y4, (128*h+64), (16*h+8)) \
+	Q6K_QUARTER(Y5, (128*h+96), (16*h+12))
+
+// func dotQ6KAVX2(w *byte, q *int8, d *float32, bs16 *int16, nb int) float32
+TEXT ·dotQ6KAVX2(SB), NOSPLIT, $32-44
+	MOVQ w+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ d+16(FP), DX
+	MOVQ bs16+24(FP), BX
+	MOVQ nb+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL $0x30303030, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+
+q6kloop:
+	// Quants are stored +32: start the integer sum at −32·Σ_g sc_g·bsum_g.
+	VPMOVSXBW 192(SI), Y13
+	VMOVDQU Y13, 0(SP)
+	VPMADDWD (BX), Y13, Y12
+	VPSLLD $5, Y12, Y12
+	VPXOR Y10, Y10, Y10
+	VPSUBD Y12, Y10, Y10
+	Q6K_HALF(0)
+	Q6K_HALF(1)
+	VCVTDQ2PS Y10, Y10
+	SCALE(208, X2, Y2)
+	VFMADD231PS Y10, Y2, Y0
+	ADDQ $210, SI
+	ADDQ $256, DI
+	ADDQ $4, DX
+	ADDQ $32, BX
+	DECQ CX
+	JNZ q6kloop
+
+	HSUM_Y0
+	VZEROUPPER
+	MOVSS X0, ret+40(FP)
+	RET
+
+// One token of the four-token Q8_0 kernel: Y3 holds the weight quants, Y4 their magnitudes and Y2
+// the weight scale; qaddr/daddr address the token's quants and scale. Clobbers Y5, Y6.
+#define Q8_0_TOKEN(qaddr, daddr, acc) \
+	VMOVDQU qaddr, Y5 \
+	VPSIGNB Y3, Y5, Y5 \
+	VPMADDUBSW Y5, Y4, Y5 \
+	VPMADDWD Y15, Y5, Y5 \
+	VCVTDQ2PS Y5, Y5 \
+	VBROADCASTSS daddr, Y6 \
+	VMULPS Y6, Y2, Y6 \
+	VFMADD231PS Y5, Y6, acc
+
+// Horizontal sum of yreg, stored as float32 to addr. Clobbers X9.
+#define HSUM_STORE(yreg, xreg, addr) \
+	VEXTRACTF128 $1, yreg, X9 \
+	VADDPS X9, xreg, xreg \
+	VHADDPS xreg, xreg, xreg \
+	VHADDPS xreg, xreg, xreg \
+	MOVSS xreg, addr
+
+// func matMul4Q8_0AVX2(w *byte, rowBytes, rows int, q *int8, qStride int, d *float32, dStride, nb int, out *float32, outStride int)
+// For rows consecutive rows of w and four activation vectors (quants q + k·qStride bytes, scales
+// d + k·dStride bytes, k = 0..3), stores row i times vector k to out + 4·i + k·outStride bytes.
+// Each weight block is loaded and its magnitudes computed once for the four vectors.
+TEXT ·matMul4Q8_0AVX2(SB), NOSPLIT, $0-80
+	MOVQ w+0(FP), R8
+	MOVQ rows+16(FP), R9
+	MOVQ qStride+32(FP), BX
+	LEAQ (BX)(BX*1), R12
+	LEAQ (R12)(BX*1), R13
+	MOVQ dStride+48(FP), R10
+	LEAQ (R10)(R10*1), R11
+	LEAQ (R11)(R10*1), R14
+	MOVQ out+64(FP), AX
+	MOVQ AX, R15
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+mm4row:
+	MOVQ R8, SI
+	MOVQ q+24(FP), DI
+	MOVQ d+40(FP), DX
+	MOVQ nb+56(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+
+mm4loop:
+	MOVWLZX (SI), AX
+	VMOVD AX, X2
+	VCVTPH2PS X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVDQU 2(SI), Y3
+	VPSIGNB Y3, Y3, Y4
+	Q8_0_TOKEN((DI), (DX), Y0)
+	Q8_0_TOKEN((DI)(BX*1), (DX)(R10*1), Y1)
+	Q8_0_TOKEN((DI)(R12*1), (DX)(R11*1), Y7)
+	Q8_0_TOKEN((DI)(R13*1), (DX)(R14*1), Y8)
+	ADDQ $34, SI
+	ADDQ $32, DI
+	ADDQ $4, DX
+	DECQ CX
+	JNZ mm4loop
+
+	MOVQ outStride+72(FP), AX
+	HSUM_STORE(Y0, X0, (R15))
+	HSUM_STORE(Y1, X1, (R15)(AX*1))
+	LEAQ (R15)(AX*2), DX
+	HSUM_STORE(Y7, X7, (DX))
+	ADDQ AX, DX
+	HSUM_STORE(Y8, X8, (DX))
+	ADDQ $4, R15
+	ADDQ rowBytes+8(FP), R8
+	DECQ R9
+	JNZ mm4row
+	VZEROUPPER
+	RET
