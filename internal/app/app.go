@@ -65,28 +65,26 @@ func (a *App) openGGUF(_ context.Context, u *url.URL) (llm.Model, error) {
 	})
 }
 
-func (a *App) openOpenAI(_ context.Context, u *url.URL) (llm.Model, error) {
-	opts, err := openai.OptionsFromURL(u)
-	if err != nil {
-		return nil, err
-	}
+func (a *App) openOpenAI(ctx context.Context, u *url.URL) (llm.Model, error) {
 	ref := u.String()
-	opts.APIKey = a.cfg.APIKeyFor(ref).Reveal()
+	defaults := openai.Options{APIKey: a.cfg.APIKeyFor(ref).Reveal(), Logger: a.log}
 	if b, ok := a.backendFor(ref); ok {
-		opts.Timeout, opts.MaxRetries = b.Timeout, b.MaxRetries
+		defaults.Timeout, defaults.MaxRetries = b.Timeout, b.MaxRetries
 	}
-	opts.Logger = a.log.With("component", "openai", "host", u.Host)
-	return openai.New(opts)
+	return openai.NewOpener(defaults)(ctx, u)
 }
 
-func (a *App) openOllama(_ context.Context, u *url.URL) (llm.Model, error) {
-	opts, err := ollama.OptionsFromURL(u, a.cfg.Ollama.Host)
-	if err != nil {
-		return nil, err
+func (a *App) openOllama(ctx context.Context, u *url.URL) (llm.Model, error) {
+	if u.Host == "" && u.Opaque == "" {
+		v := *u
+		v.Host = a.cfg.Ollama.Host // ollama:///model uses the configured host
+		u = &v
 	}
-	opts.NumCtx = a.cfg.Ollama.NumCtx
-	opts.Logger = a.log.With("component", "ollama", "host", opts.Host)
-	return ollama.New(opts)
+	defaults := ollama.Options{NumCtx: a.cfg.Ollama.NumCtx, Logger: a.log}
+	if b, ok := a.backendFor(u.String()); ok {
+		defaults.Timeout, defaults.MaxRetries = b.Timeout, b.MaxRetries
+	}
+	return ollama.NewOpener(defaults)(ctx, u)
 }
 
 func (a *App) backendFor(ref string) (config.Backend, bool) {

@@ -82,7 +82,8 @@ type Ollama struct {
 	Host string `yaml:"host"`
 	// ModelsDir is Ollama's local store (default ~/.ollama/models), read for GGUF blobs.
 	ModelsDir string `yaml:"models_dir"`
-	// NumCtx is the context length sent with every request (Ollama's default silently truncates).
+	// NumCtx is the context length sent with every request, because Ollama's own default silently
+	// truncates. 0 means: the Modelfile's num_ctx, else the model's trained context capped at 8192.
 	NumCtx int `yaml:"num_ctx"`
 }
 
@@ -148,9 +149,6 @@ func (c *Config) fillDefaults(userHome string) {
 	}
 	if c.Ollama.ModelsDir == "" {
 		c.Ollama.ModelsDir = filepath.Join(userHome, ".ollama", "models")
-	}
-	if c.Ollama.NumCtx == 0 {
-		c.Ollama.NumCtx = 8192
 	}
 	if c.HuggingFaceCache == "" {
 		c.HuggingFaceCache = filepath.Join(userHome, ".cache", "huggingface", "hub")
