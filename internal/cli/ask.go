@@ -61,10 +61,11 @@ func runAsk(ctx context.Context, e *env, args []string) error {
 	quiet := fs.Bool("quiet", false, "do not print the usage line")
 	truncate := fs.Bool("truncate", false, "drop the oldest messages if the prompt does not fit the context (reported)")
 	threads := fs.Int("threads", 0, "threads for the embedded engine (default: config)")
-	if err := parse(fs, args); err != nil {
+	args, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	prompt, err := readPrompt(fs.Args(), e.In)
+	prompt, err := readPrompt(args, e.In)
 	if err != nil {
 		return err
 	}

@@ -116,15 +116,29 @@ func (e *env) flagSet(name, args string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses a subcommand's flags, turning flag errors into usage errors.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+// parse parses a subcommand's flags, which may stand before, between or after the positional
+// arguments ("--" ends the flags), and returns the positional arguments. Flag errors are usage errors.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos, tail []string
+	for i, a := range args {
+		if a == "--" {
+			args, tail = args[:i], args[i+1:]
+			break
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return nil
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return append(pos, tail...), nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
 }
 
 // config loads the configuration with the global flags and extra overrides.

@@ -14,10 +14,11 @@ func init() {
 func runConfig(_ context.Context, e *env, args []string) error {
 	fs := e.flagSet("config", "show")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
+	args, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || fs.Arg(0) != "show" {
+	if len(args) != 1 || args[0] != "show" {
 		return fmt.Errorf("%w: expected 'config show'", errUsage)
 	}
 	cfg, err := e.config(config.Flags{})

@@ -21,22 +21,23 @@ func runConvert(_ context.Context, e *env, args []string) error {
 	fs := e.flagSet("convert", "llama2c CHECKPOINT.bin TOKENIZER.bin")
 	out := fs.String("o", "", "output GGUF `file` (required)")
 	name := fs.String("name", "", "model name stored in the file (default: the checkpoint's file name)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 3 || fs.Arg(0) != "llama2c" || *out == "" {
-		return fmt.Errorf("%w: expected 'convert llama2c CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf' (flags before the arguments)", errUsage)
-	}
-	ckpt, err := os.ReadFile(fs.Arg(1))
+	args, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	tok, err := os.ReadFile(fs.Arg(2))
+	if len(args) != 3 || args[0] != "llama2c" || *out == "" {
+		return fmt.Errorf("%w: expected 'convert llama2c CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf' (flags before the arguments)", errUsage)
+	}
+	ckpt, err := os.ReadFile(args[1])
+	if err != nil {
+		return err
+	}
+	tok, err := os.ReadFile(args[2])
 	if err != nil {
 		return err
 	}
 	if *name == "" {
-		*name = trimExt(filepath.Base(fs.Arg(1)))
+		*name = trimExt(filepath.Base(args[1]))
 	}
 	// Write beside the destination and rename, so a failed conversion never leaves a partial file.
 	tmp, err := os.CreateTemp(filepath.Dir(*out), ".convert-*.gguf")

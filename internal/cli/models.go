@@ -16,7 +16,8 @@ func runModels(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet("models", "")
 	asJSON := fs.Bool("json", false, "print JSON")
 	local := fs.Bool("local", false, "do not ask configured remote backends")
-	if err := parse(fs, args); err != nil {
+	args, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
 	a, err := e.app(config.Flags{})

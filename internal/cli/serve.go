@@ -16,11 +16,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet("serve", "")
 	addr := fs.String("addr", "", "listen address (default: config serve.addr, 127.0.0.1:8080)")
 	threads := fs.Int("threads", 0, "threads for the embedded engine (default: config)")
-	if err := parse(fs, args); err != nil {
+	args, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	if len(args) > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, args)
 	}
 	a, err := e.app(config.Flags{Addr: *addr, Threads: *threads})
 	if err != nil {

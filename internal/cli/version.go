@@ -58,7 +58,8 @@ func buildVersion() versionInfo {
 func runVersion(_ context.Context, e *env, args []string) error {
 	fs := e.flagSet("version", "")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
+	args, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
 	v := buildVersion()
@@ -69,6 +70,6 @@ func runVersion(_ context.Context, e *env, args []string) error {
 	if v.Modified {
 		mod = " (modified)"
 	}
-	_, err := fmt.Fprintf(e.Out, "seance %s commit %s%s %s %s\n", v.Version, v.Commit, mod, v.GoVersion, v.Platform)
+	_, err = fmt.Fprintf(e.Out, "seance %s commit %s%s %s %s\n", v.Version, v.Commit, mod, v.GoVersion, v.Platform)
 	return err
 }

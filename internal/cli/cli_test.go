@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/seance-dev/seance/internal/config"
+)
+
+func sharedStories(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = filepath.Dir(dir)
+	}
+	p := filepath.Join(dir, "..", "shared", "models", "stories260K")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared models not present: %v", err)
+	}
+	return p
+}
+
+// run runs the CLI in a fresh home with the default model in place.
+type runner struct {
+	t    *testing.T
+	user string
+}
+
+func newRunner(t *testing.T) *runner {
+	user := t.TempDir()
+	models := filepath.Join(user, ".seance", "models")
+	if err := os.MkdirAll(models, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(sharedStories(t), "stories260K-f32.gguf")
+	if err := os.Symlink(src, filepath.Join(models, config.DefaultModelFile)); err != nil {
+		t.Fatal(err)
+	}
+	return &runner{t: t, user: user}
+}
+
+func (r *runner) run(stdin string, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	env := map[string]string{"HOME": r.user, "SEANCE_OPENAI_API_KEY": "sk-secret-in-env"}
+	code = Run(context.Background(), args, Stdio{In: strings.NewReader(stdin), Out: &out, Err: &errb},
+		func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return code, out.String(), errb.String()
+}
+
+func TestAskJSON(t *testing.T) {
+	r := newRunner(t)
+	code, out, errs := r.run("", "ask", "--json", "--temperature", "0", "--max-tokens", "8", "--logprobs", "2", "Once", "upon", "a", "time")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res askResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if res.Content != ", there was a little girl" || res.FinishReason != "length" || res.Usage.CompletionTokens != 8 {
+		t.Errorf("result %+v", res)
+	}
+	if len(res.Logprobs) != 8 || res.Usage.FLOPs <= 0 {
+		t.Errorf("logprobs %d, flops %v", len(res.Logprobs), res.Usage.FLOPs)
+	}
+}
+
+func TestAskStreamsAndReadsStdin(t *testing.T) {
+	r := newRunner(t)
+	code, out, errs := r.run("Once upon a time", "ask", "--temperature", "0", "--max-tokens", "8", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if out != ", there was a little girl\n" {
+		t.Errorf("stdout %q", out)
+	}
+	if !strings.Contains(errs, "5 prompt + 8 completion tokens") || !strings.Contains(errs, "FLOPs") {
+		t.Errorf("usage line missing: %q", errs)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	r := newRunner(t)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "Usage"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"ask", "--max-tokens", "0", "hi"}, 2, "--max-tokens"},
+		{[]string{"ask", "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"ask", "--model", "missing-model", "hi"}, 1, `model "missing-model" not found`},
+		{[]string{"ask", "--model", "/nonexistent/m.gguf", "hi"}, 1, "does not exist"},
+		{[]string{"config"}, 2, "config show"},
+		{[]string{"convert", "llama2c"}, 2, "expected"},
+		{[]string{"serve", "extra"}, 2, "unexpected arguments"},
+	} {
+		code, _, errs := r.run("", c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", c.args, code, errs, c.code, c.want)
+		}
+	}
+}
+
+func TestModelsVersionConfig(t *testing.T) {
+	r := newRunner(t)
+	code, out, errs := r.run("", "models", "--json", "--local")
+	if code != 0 {
+		t.Fatalf("models: %d %s", code, errs)
+	}
+	var rows []struct {
+		ID, Architecture, Source string
+		Parameters           int64
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].ID != "default" || rows[0].Architecture != "llama" || rows[0].Parameters == 0 {
+		t.Errorf("models %+v", rows)
+	}
+	code, out, _ = r.run("", "version", "--json")
+	var v versionInfo
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.Version == "" || v.Commit == "" || v.GoVersion == "" {
+		t.Errorf("version: %d %q", code, out)
+	}
+	if err := os.WriteFile(filepath.Join(r.user, ".seance", "config.yaml"),
+		[]byte("backends:\n  - name: lan\n    url: openai+http://127.0.0.1:1/v1\n    api_key: sk-secret-in-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"config", "show"}, {"config", "show", "--json"}} {
+		code, out, errs = r.run("", args...)
+		if code != 0 {
+			t.Fatalf("%v: %d %s", args, code, errs)
+		}
+		if strings.Contains(out, "sk-secret") || !strings.Contains(out, "[redacted]") {
+			t.Errorf("%v leaks or does not redact:\n%s", args, out)
+		}
+	}
+}
+
+func TestConvert(t *testing.T) {
+	r := newRunner(t)
+	dir := sharedStories(t)
+	out := filepath.Join(t.TempDir(), "converted.gguf")
+	code, _, errs := r.run("", "convert", "llama2c", "-o", out, filepath.Join(dir, "stories260K.bin"), filepath.Join(dir, "tok512.bin"))
+	if code != 0 {
+		t.Fatalf("convert: %d %s", code, errs)
+	}
+	code, stdout, errs := r.run("", "ask", "--model", out, "--json", "--temperature", "0", "--max-tokens", "8", "Once upon a time")
+	if code != 0 || !strings.Contains(stdout, `", there was a little girl"`) {
+		t.Errorf("the converted model does not continue the story: %d %s %s", code, stdout, errs)
+	}
+	// A failed conversion leaves no file behind.
+	bad := filepath.Join(t.TempDir(), "bad.gguf")
+	code, _, _ = r.run("", "convert", "llama2c", "-o", bad, filepath.Join(dir, "tok512.bin"), filepath.Join(dir, "tok512.bin"))
+	if _, err := os.Stat(bad); code == 0 || err == nil {
+		t.Errorf("bad conversion: exit %d, file exists: %v", code, err == nil)
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	e := &env{Stdio: Stdio{Err: &bytes.Buffer{}}}
+	commands["test-parse"] = command{summary: "test"}
+	defer delete(commands, "test-parse")
+	fs := e.flagSet("test-parse", "")
+	n := fs.Int("n", 0, "")
+	b := fs.Bool("b", false, "")
+	pos, err := parse(fs, []string{"a", "-n", "3", "b", "-b", "--", "-n", "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *n != 3 || !*b || strings.Join(pos, " ") != "a b -n c" {
+		t.Errorf("n=%d b=%v pos=%q", *n, *b, pos)
+	}
+}
