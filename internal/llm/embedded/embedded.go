@@ -20,7 +20,13 @@ type Model struct {
 var (
 	_ llm.Model     = (*Model)(nil)
 	_ llm.Describer = (*Model)(nil)
+	_ llm.Embedder  = (*Model)(nil)
 )
+
+// Embed embeds texts by mean pooling of the model's final hidden states (see engine.Model.Embed).
+func (m *Model) Embed(ctx context.Context, inputs []string) ([][]float32, int, error) {
+	return m.m.Embed(ctx, inputs)
+}
 
 // Open opens the GGUF file at path.
 func Open(path string, opts engine.Options) (*Model, error) {
