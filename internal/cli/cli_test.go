@@ -125,7 +125,7 @@ func TestModelsVersionConfig(t *testing.T) {
 	}
 	var rows []struct {
 		ID, Architecture, Source string
-		Parameters           int64
+		Parameters               int64
 	}
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatal(err)
