@@ -188,3 +188,54 @@ func sumBytes(b []byte) uint64 {
 	}
 	return s
 }
+
+//go:noescape
+func halfScoresAVX2(out, q *float32, k *uint16, stride, hd, npos int, scale float32)
+
+//go:noescape
+func halfAccumAVX2(acc *float32, n int, v *uint16, stride int, ms, vs *float32, npos int)
+
+//go:noescape
+func scoresF32AVX2(out, q, k *float32, stride, hd, npos int, scale float32)
+
+//go:noescape
+func toHalfAVX2(dst *uint16, src *float32, n int)
+
+// halfScores is HalfScores after its length checks.
+func halfScores(out, q []float32, k []uint16, stride int, scale float32) {
+	if !useAsm || len(q) == 0 || len(q)%8 != 0 {
+		halfScoresGo(out, q, k, stride, scale)
+		return
+	}
+	halfScoresAVX2(&out[0], &q[0], &k[0], 2*stride, len(q), len(out), scale)
+}
+
+// halfAccumulate is HalfAccumulate after its length checks.
+func halfAccumulate(acc []float32, v []uint16, stride int, ms, vs []float32) {
+	if !useAsm || len(acc)%8 != 0 {
+		halfAccumulateGo(acc, v, stride, ms, vs)
+		return
+	}
+	halfAccumAVX2(&acc[0], len(acc), &v[0], 2*stride, &ms[0], &vs[0], len(vs))
+}
+
+// scores is Scores after its length checks.
+func scores(out, q, k []float32, stride int, scale float32) {
+	if !useAsm || len(q) == 0 || len(q)%8 != 0 {
+		scoresGo(out, q, k, stride, scale)
+		return
+	}
+	scoresF32AVX2(&out[0], &q[0], &k[0], 4*stride, len(q), len(out), scale)
+}
+
+// toHalfVec converts the longest prefix of src whose length is a multiple of 8 to half precision
+// into dst (as long as src) and returns its length; 0 without the vector kernel.
+func toHalfVec(dst []uint16, src []float32) int {
+	n := len(src) &^ 7
+	if !useAsm || n == 0 {
+		return 0
+	}
+	_ = dst[n-1]
+	toHalfAVX2(&dst[0], &src[0], n)
+	return n
+}

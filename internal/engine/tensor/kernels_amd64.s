@@ -628,3 +628,185 @@ mm4loop:
 	JNZ mm4row
 	VZEROUPPER
 	RET
+
+// func halfScoresAVX2(out, q *float32, k *uint16, stride, hd, npos int, scale float32)
+// out[j] = float32(Σ q[i]·k[j·stride+i]) · scale for j < npos; stride is in bytes and hd a positive
+// multiple of 8. Products of half-precision values are exact in float32; they are summed in float64
+// in eight lanes (element i in lane i mod 8), folded as halfScoresGo does.
+TEXT ·halfScoresAVX2(SB), NOSPLIT, $0-52
+	MOVQ out+0(FP), R10
+	MOVQ q+8(FP), R11
+	MOVQ k+16(FP), R8
+	MOVQ stride+24(FP), R9
+	MOVQ hd+32(FP), R12
+	MOVQ npos+40(FP), R13
+	VMOVSS scale+48(FP), X15
+	TESTQ R13, R13
+	JZ hsdone
+
+hsrow:
+	MOVQ R8, SI
+	MOVQ R11, DI
+	MOVQ R12, CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+
+hsloop:
+	VCVTPH2PS (SI), Y4
+	VMULPS (DI), Y4, Y4
+	VCVTPS2PD X4, Y5
+	VEXTRACTF128 $1, Y4, X4
+	VCVTPS2PD X4, Y6
+	VADDPD Y5, Y0, Y0
+	VADDPD Y6, Y1, Y1
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ hsloop
+
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	VCVTSD2SS X0, X0, X0
+	VMULSS X15, X0, X0
+	VMOVSS X0, (R10)
+	ADDQ $4, R10
+	ADDQ R9, R8
+	DECQ R13
+	JNZ hsrow
+
+hsdone:
+	VZEROUPPER
+	RET
+
+// func halfAccumAVX2(acc *float32, n int, v *uint16, stride int, ms, vs *float32, npos int)
+// For each j < npos: unless ms[j] is 1, acc = half(acc·ms[j]); then acc = half(fma(v_j, vs[j], acc))
+// where v_j is the half-precision row at v + j·stride bytes and half() rounds to the nearest half
+// (ties to even). n is a positive multiple of 8.
+TEXT ·halfAccumAVX2(SB), NOSPLIT, $0-56
+	MOVQ acc+0(FP), R10
+	MOVQ n+8(FP), R12
+	MOVQ v+16(FP), R8
+	MOVQ stride+24(FP), R9
+	MOVQ ms+32(FP), R11
+	MOVQ vs+40(FP), R13
+	MOVQ npos+48(FP), R14
+	TESTQ R14, R14
+	JZ hadone
+
+harow:
+	MOVL (R11), AX
+	CMPL AX, $0x3f800000
+	JEQ haadd
+	VBROADCASTSS (R11), Y14
+	MOVQ R10, DI
+	MOVQ R12, CX
+
+hascale:
+	VMULPS (DI), Y14, Y0
+	VCVTPS2PH $0, Y0, X0
+	VCVTPH2PS X0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ hascale
+
+haadd:
+	VBROADCASTSS (R13), Y15
+	MOVQ R10, DI
+	MOVQ R8, SI
+	MOVQ R12, CX
+
+haloop:
+	VCVTPH2PS (SI), Y0
+	VFMADD213PS (DI), Y15, Y0
+	VCVTPS2PH $0, Y0, X0
+	VCVTPH2PS X0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ haloop
+
+	ADDQ $4, R11
+	ADDQ $4, R13
+	ADDQ R9, R8
+	DECQ R14
+	JNZ harow
+
+hadone:
+	VZEROUPPER
+	RET
+
+// func scoresF32AVX2(out, q, k *float32, stride, hd, npos int, scale float32)
+// out[j] = (Σ q[i]·k[j·stride+i]) · scale for j < npos; stride is in bytes and hd a positive
+// multiple of 8.
+TEXT ·scoresF32AVX2(SB), NOSPLIT, $0-52
+	MOVQ out+0(FP), R10
+	MOVQ q+8(FP), R11
+	MOVQ k+16(FP), R8
+	MOVQ stride+24(FP), R9
+	MOVQ hd+32(FP), R12
+	MOVQ npos+40(FP), R13
+	VMOVSS scale+48(FP), X15
+	TESTQ R13, R13
+	JZ sfdone
+
+sfrow:
+	MOVQ R8, SI
+	MOVQ R11, DI
+	MOVQ R12, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	CMPQ CX, $16
+	JLT sfloop8
+
+sfloop16:
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE sfloop16
+
+sfloop8:
+	TESTQ CX, CX
+	JZ sfsum
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+
+sfsum:
+	VADDPS Y1, Y0, Y0
+	HSUM_Y0
+	VMULSS X15, X0, X0
+	VMOVSS X0, (R10)
+	ADDQ $4, R10
+	ADDQ R9, R8
+	DECQ R13
+	JNZ sfrow
+
+sfdone:
+	VZEROUPPER
+	RET
+
+// func toHalfAVX2(dst *uint16, src *float32, n int)
+// Converts n float32 (a positive multiple of 8) to half precision, rounding to nearest even.
+TEXT ·toHalfAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+thloop:
+	VMOVUPS (SI), Y0
+	VCVTPS2PH $0, Y0, X0
+	VMOVDQU X0, (DI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JNZ thloop
+	VZEROUPPER
+	RET

@@ -33,3 +33,17 @@ func haveRows4Q8_0() bool { return false }
 func rows4Q8_0(w []byte, rows int, q []int8, qs int, d []float32, nb int, out []float32, os int) bool {
 	return false
 }
+
+func halfScores(out, q []float32, k []uint16, stride int, scale float32) {
+	halfScoresGo(out, q, k, stride, scale)
+}
+
+func halfAccumulate(acc []float32, v []uint16, stride int, ms, vs []float32) {
+	halfAccumulateGo(acc, v, stride, ms, vs)
+}
+
+func scores(out, q, k []float32, stride int, scale float32) { scoresGo(out, q, k, stride, scale) }
+
+// toHalfVec converts a prefix of src to half precision into dst and returns its length; there is no
+// vector kernel on this architecture.
+func toHalfVec(dst []uint16, src []float32) int { return 0 }
