@@ -26,6 +26,7 @@ var allowed = map[string][]string{
 	"internal/engine/tokenizer": {"internal/fault"},
 	"internal/engine/chattmpl":  {"internal/chat", "internal/fault"},
 	"internal/engine/sample":    {"internal/fault"},
+	"internal/engine/constrain": {},
 	"internal/engine/llama":     {"internal/engine/tensor", "internal/engine/gguf", "internal/fault"},
 	"internal/engine":           {"internal/engine/...", "internal/chat", "internal/fault"},
 	"internal/llm":              {"internal/chat", "internal/fault"},
@@ -36,7 +37,10 @@ var allowed = map[string][]string{
 	"internal/llm/embedded":     {"internal/llm", "internal/llm/toolcalls", "internal/engine", "internal/chat", "internal/fault"},
 	"internal/llm/catalog":      {"internal/llm", "internal/fault"},
 	"internal/openai":           {"internal/chat", "internal/fault"},
+	"internal/team":             {"internal/llm", "internal/chat", "internal/fault"},
 	"internal/config":           {"internal/fault"},
+	"internal/gitrepo":          {"internal/fault"},
+	"internal/home":             {"internal/team", "internal/gitrepo", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/httpapi":          {"internal/openai", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/app":              {"internal/..."},
 	"internal/cli":              {"internal/app", "internal/config", "internal/llm", "internal/chat", "internal/fault", "internal/engine/gguf", "internal/engine/llama2c"},
@@ -52,7 +56,9 @@ var thirdParty = map[string][]string{
 	"internal/engine/tensor": {"golang.org/x/sys/cpu"},
 	"internal/engine/gguf":   {"golang.org/x/sys/unix"},
 	"internal/config":        {"go.yaml.in/yaml/v3"},
+	"internal/home":          {"go.yaml.in/yaml/v3"},
 	"internal/app":           {"golang.org/x/sync/errgroup"},
+	"internal/team":          {"golang.org/x/sync/errgroup"},
 }
 
 func TestImportRules(t *testing.T) {

@@ -4,7 +4,16 @@
 // be a team and a team can be served like any model.
 //
 // Specs (Agent, Team) are plain data; internal/home reads them from Markdown/YAML files in the seance
-// home repository. team imports llm, chat and fault.
+// home repository. team imports llm, chat, fault and golang.org/x/sync/errgroup.
+//
+// Running: New checks a Team's parameters (RouteParams, VoteParams, MoAParams, DebateParams,
+// ReviewParams, decoded from Team.Params) and returns a *Model; its Chat runs the pattern, calling
+// members through a Resolver. Members run in parallel where the pattern allows (at most
+// Budget.Parallel at once); the token and wall-time budgets are enforced while members run — tokens are
+// counted from streamed deltas and corrected from each call's usage, and when a budget runs out the
+// outstanding calls are canceled and the pattern answers with what it has, marked partial. A failed
+// member is reported in Result.Reasons and the pattern goes on without it where it can. Every step is
+// published as an Event (Run.Subscribe) and recorded in the Result, the run's JSON transcript.
 package team
 
 import (

@@ -231,8 +231,8 @@ func TestLimits(t *testing.T) {
 				t.Errorf("%q: err = %v, want a limit error", src, err)
 			}
 			t.Logf("%s: %v after %v", src[:min(len(src), 40)], err, time.Since(start))
-		case <-time.After(20 * time.Second):
-			t.Fatalf("%q: still running after 20s", src)
+		case <-time.After(60 * time.Second): // a hang guard, not a speed claim
+			t.Fatalf("%q: still running after 60s", src)
 		}
 	}
 }

@@ -15,7 +15,7 @@ const (
 	maxIterations = 1_000_000 // loop iterations and filter items visited in one render
 	maxCallDepth  = 64        // nested macro calls
 	maxValueItems = 1 << 20   // items in one list or characters in one string built by the template
-	maxWork       = 512 << 20 // bytes and items processed by string and list operations in one render
+	maxWork       = 64 << 20  // bytes and items processed by string and list operations in one render (8× the output cap)
 
 	// runeCost is the work charged per byte for operations that decode a string to runes.
 	runeCost = 16
