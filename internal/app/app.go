@@ -37,6 +37,8 @@ type App struct {
 	mu     sync.Mutex
 	opened map[string]llm.Model // by resolved reference
 	closed bool
+
+	runs runRegistry // team runs, for their event streams
 }
 
 // New builds an App from cfg. It opens nothing yet: models are opened on first use.
@@ -137,6 +139,14 @@ func backendModelRef(base, model string) string {
 
 // Model opens (or returns the already opened) model called name. Models stay open until Close.
 func (a *App) Model(ctx context.Context, name string) (llm.Model, error) {
+	if name == "" {
+		name = a.cfg.DefaultModel
+	}
+	if _, alias := a.cfg.Models[name]; !alias {
+		if m, ok, err := a.Team(ctx, name); ok || err != nil {
+			return observed{m}, err
+		}
+	}
 	ref, err := a.Resolve(ctx, name)
 	if err != nil {
 		return nil, err
@@ -149,6 +159,12 @@ func (a *App) Model(ctx context.Context, name string) (llm.Model, error) {
 func (a *App) ModelStrict(ctx context.Context, name string) (llm.Model, error) {
 	if _, ok := a.cfg.Models[name]; ok {
 		return a.Model(ctx, name)
+	}
+	if m, ok, err := a.Team(ctx, name); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return observed{m}, nil
 	}
 	for _, b := range a.cfg.Backends {
 		if rest, ok := strings.CutPrefix(name, b.Name+"/"); ok && b.Name != "" && rest != "" {
@@ -240,6 +256,12 @@ func (a *App) Models(ctx context.Context, remote bool) ([]llm.Info, error) {
 		seen[e.ID] = true
 		out = append(out, e.Info)
 	}
+	for _, t := range a.teamInfos() {
+		if !seen[t.ID] {
+			seen[t.ID] = true
+			out = append(out, t)
+		}
+	}
 	if remote {
 		for _, b := range a.cfg.Backends {
 			out = append(out, a.backendModels(ctx, b)...)
@@ -289,6 +311,7 @@ func (a *App) Handler(version string) http.Handler {
 		MaxQueue:      a.cfg.Serve.MaxQueue,
 		Logger:        a.log.With("component", "http"),
 		Version:       version,
+		Runs:          runSource{a},
 	}).Handler()
 }
 

@@ -188,3 +188,44 @@ func TestParseInterspersed(t *testing.T) {
 		t.Errorf("n=%d b=%v pos=%q", *n, *b, pos)
 	}
 }
+
+func TestRunTeam(t *testing.T) {
+	r := newRunner(t)
+	if code, _, errs := r.run("", "init"); code != 0 {
+		t.Fatalf("init: %s", errs)
+	}
+	home := filepath.Join(r.user, ".seance")
+	for rel, data := range map[string]string{
+		"agents/teller.md":   "---\nname: teller\ndescription: tells stories\nmodel: default\ntemperature: 1.0\nmax_tokens: 10\n---\n",
+		"teams/tellers.yaml": "name: tellers\ndescription: vote\npattern: vote\nmembers: [teller]\nparams:\n  samples: 3\n  extract: exact\n  seed: 3\n",
+	} {
+		if err := os.WriteFile(filepath.Join(home, rel), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errs := r.run("", "run", "tellers", "Once upon a time")
+	if code != 0 {
+		t.Fatalf("run: %d %s", code, errs)
+	}
+	if strings.TrimSpace(out) == "" || !strings.Contains(errs, "▶ tellers · vote") || strings.Count(errs, "✓ teller") != 3 ||
+		!strings.Contains(errs, "∑ tally") || !strings.Contains(errs, "3 calls") {
+		t.Errorf("live view:\n%s\nanswer %q", errs, out)
+	}
+	code, out, errs = r.run("", "run", "--events", "tellers", "Once upon a time")
+	if code != 0 {
+		t.Fatalf("run --events: %d %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var first, last struct{ Kind string }
+	if json.Unmarshal([]byte(lines[0]), &first) != nil || json.Unmarshal([]byte(lines[len(lines)-1]), &last) != nil ||
+		first.Kind != "run_started" || last.Kind != "run_finished" {
+		t.Errorf("events:\n%s", out)
+	}
+	code, out, _ = r.run("", "runs", "list", "--json")
+	if code != 0 || strings.Count(out, `"team": "tellers"`) != 2 {
+		t.Errorf("runs list after two runs:\n%s", out)
+	}
+	if code, _, errs := r.run("", "run", "no-such-team", "x"); code != 1 || !strings.Contains(errs, "no team") {
+		t.Errorf("unknown team: %d %s", code, errs)
+	}
+}

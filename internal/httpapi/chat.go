@@ -24,7 +24,9 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
+	// A team run names itself in a header before any output, so a client can follow its events.
+	ctx := llm.WithRunObserver(r.Context(), func(id string) { w.Header().Add(RunHeader, id) })
+	r = r.WithContext(ctx)
 	model, err := s.models.Model(ctx, wire.Model)
 	if err != nil {
 		return fmt.Errorf("find model %q: %w", wire.Model, err)

@@ -82,6 +82,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is reported by /healthz and in the seance_build_info metric.
 	Version string
+	// Runs, when set, serves the event streams of team runs at GET /v1/runs/{id}/events.
+	Runs RunSource
 }
 
 // Server serves the HTTP API. It is safe for concurrent use.
@@ -161,6 +163,7 @@ func (s *Server) routes() {
 		{path: "/v1/embeddings", methods: map[string]handler{http.MethodPost: s.embeddings}},
 		{path: "/v1/models", methods: map[string]handler{http.MethodGet: s.listModels}},
 		{path: "/v1/models/{id...}", methods: map[string]handler{http.MethodGet: s.getModel}},
+		{path: "/v1/runs/{id}/events", methods: map[string]handler{http.MethodGet: s.runEvents}},
 		{path: "/healthz", methods: map[string]handler{http.MethodGet: s.healthz}, public: true},
 		{path: "/metrics", methods: map[string]handler{http.MethodGet: s.serveMetrics}},
 	} {

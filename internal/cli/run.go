@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seance-dev/seance/internal/chat"
+	"github.com/seance-dev/seance/internal/config"
+	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/team"
+)
+
+func init() {
+	commands["run"] = command{summary: "run a team on a prompt, showing its members and rounds live", run: runTeam}
+}
+
+func runTeam(ctx context.Context, e *env, args []string) error {
+	fs := e.flagSet("run", "TEAM PROMPT... (or - to read stdin)")
+	events := fs.Bool("events", false, "print the run's events as JSON lines (stdout) instead of the live view")
+	asJSON := fs.Bool("json", false, "print the whole result (transcript) as JSON at the end")
+	maxTokens := fs.Int("max-tokens", 0, "maximum tokens of each member's completion (default: the agents')")
+	seed := fs.Int64("seed", -1, "seed for the members' sampling")
+	args, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(args) < 1 {
+		return fmt.Errorf("%w: expected 'run TEAM PROMPT...'", errUsage)
+	}
+	name := args[0]
+	prompt, err := readPrompt(args[1:], e.In)
+	if err != nil {
+		return err
+	}
+	a, err := e.app(config.Flags{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	m, ok, err := a.Team(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fault.New(fault.NotFound, "no team %q in %s (see 'seance teams list')", name, a.Config().Home)
+	}
+	req := &chat.Request{Messages: []chat.Message{{Role: chat.User, Content: prompt}}, MaxTokens: *maxTokens}
+	if *seed >= 0 {
+		req.Sampling.Seed = seed
+	}
+	var wg sync.WaitGroup
+	ctx = team.ObserveRuns(ctx, func(r *team.Run) {
+		ch, _ := r.Subscribe(4096)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if *events {
+				enc := json.NewEncoder(e.Out)
+				for ev := range ch {
+					_ = enc.Encode(ev)
+				}
+				return
+			}
+			live(e.Err, ch)
+		}()
+	})
+	var stream chat.StreamFunc
+	if !*events && !*asJSON {
+		stream = func(d chat.Delta) error {
+			_, err := io.WriteString(e.Out, d.Content)
+			return err
+		}
+	}
+	res, err := m.Run(ctx, req, stream)
+	wg.Wait()
+	if res == nil {
+		return err
+	}
+	if *asJSON {
+		if perr := printJSON(e.Out, res); perr != nil {
+			return perr
+		}
+		return err
+	}
+	if !*events {
+		if stream == nil {
+			fmt.Fprint(e.Out, res.Answer)
+		}
+		fmt.Fprintln(e.Out)
+		t := res.Totals
+		fmt.Fprintf(e.Err, "[run %s · %d calls · %d prompt + %d completion tokens · %.3g FLOPs · wall %s]\n",
+			res.Run, len(res.Calls), t.PromptTokens, t.CompletionTokens, t.FLOPs, res.Wall.Round(time.Millisecond))
+		if res.Partial {
+			fmt.Fprintf(e.Err, "[partial result: %s]\n", strings.Join(res.Reasons, "; "))
+		}
+	}
+	return err
+}
+
+// live prints a run's events for a person: members starting and finishing, rounds, tallies.
+func live(w io.Writer, ch <-chan team.Event) {
+	for ev := range ch {
+		who := ev.Member
+		if ev.Role != "" {
+			who += " (" + ev.Role + ")"
+		}
+		if ev.Round > 0 {
+			who += fmt.Sprintf(" round %d", ev.Round)
+		}
+		switch ev.Kind {
+		case team.RunStarted:
+			fmt.Fprintf(w, "▶ %s · %s\n", ev.Team, ev.Pattern)
+		case team.MemberStarted:
+			fmt.Fprintf(w, "  … %s\n", who)
+		case team.MemberFinished:
+			if ev.Error != "" {
+				fmt.Fprintf(w, "  ✗ %s: %s\n", who, ev.Error)
+				continue
+			}
+			tokens := 0
+			if ev.Usage != nil {
+				tokens = ev.Usage.CompletionTokens
+			}
+			fmt.Fprintf(w, "  ✓ %s · %d tokens · %s\n", who, tokens, oneLine(ev.Text, 70))
+		case team.RoundFinished:
+			fmt.Fprintf(w, "  ── round %d done\n", ev.Round)
+		case team.RouteChosen:
+			fmt.Fprintf(w, "  → routed to %s\n", ev.Text)
+		case team.VoteTally:
+			if ev.Tally != nil {
+				b, _ := json.Marshal(ev.Tally)
+				fmt.Fprintf(w, "  ∑ tally %s\n", b)
+			}
+		case team.BudgetExceeded:
+			fmt.Fprintf(w, "  ! budget exceeded: %s\n", strings.Join(ev.Reasons, "; "))
+		case team.RunFinished:
+			fmt.Fprintf(w, "■ done\n")
+		}
+	}
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
