@@ -11,6 +11,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/engine/chattmpl"
+	"github.com/seance-dev/seance/internal/engine/constrain"
 	"github.com/seance-dev/seance/internal/engine/sample"
 	"github.com/seance-dev/seance/internal/engine/tokenizer"
 	"github.com/seance-dev/seance/internal/fault"
@@ -25,10 +26,9 @@ var defaultSampling = sample.Params{Temperature: 0.8, TopK: 40, TopP: 0.95, MinP
 // accounting of this call.
 func (m *Model) Chat(ctx context.Context, req *chat.Request, stream chat.StreamFunc) (*chat.Response, error) {
 	start := time.Now()
-	switch req.Format.Type {
-	case "", chat.FormatText:
-	default:
-		return nil, fault.Param("response_format", "response_format %q is not supported by the embedded engine yet", req.Format.Type)
+	schema, err := responseSchema(req.Format)
+	if err != nil {
+		return nil, err
 	}
 	params, err := samplingParams(req)
 	if err != nil {
@@ -38,7 +38,7 @@ func (m *Model) Chat(ctx context.Context, req *chat.Request, stream chat.StreamF
 	if err != nil {
 		return nil, err
 	}
-	opts := GenerateOptions{Sample: params, MaxTokens: req.MaxTokens, Stop: req.Stop, Logprobs: req.Logprobs}
+	opts := GenerateOptions{Sample: params, MaxTokens: req.MaxTokens, Stop: req.Stop, Logprobs: req.Logprobs, JSON: schema}
 	var onPiece func(Piece) error
 	if stream != nil {
 		onPiece = func(p Piece) error { return stream(chat.Delta{Content: p.Text, Logprobs: p.Logprobs}) }
@@ -65,6 +65,25 @@ func (m *Model) Chat(ctx context.Context, req *chat.Request, stream chat.StreamF
 		resp.Logprobs = res.Logprobs
 	}
 	return resp, nil
+}
+
+// responseSchema compiles the requested response format: nil for text, any object for
+// json_object, the compiled schema for json_schema (a schema the engine cannot enforce is a
+// response_format error naming the keyword).
+func responseSchema(f chat.ResponseFormat) (*constrain.Schema, error) {
+	switch f.Type {
+	case "", chat.FormatText:
+		return nil, nil
+	case chat.FormatJSONObject:
+		return constrain.AnyObject(), nil
+	case chat.FormatJSONSchema:
+		s, err := constrain.Compile(f.Schema)
+		if err != nil {
+			return nil, fault.Param("response_format", "response_format json_schema: %v", err)
+		}
+		return s, nil
+	}
+	return nil, fault.Param("response_format", "response_format %q is not supported by the embedded engine", f.Type)
 }
 
 // samplingParams maps a request's sampling options onto the sampler's, starting from the defaults.

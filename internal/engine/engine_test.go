@@ -267,8 +267,11 @@ func TestBadRequests(t *testing.T) {
 		{"top_p above 1", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}},
 			Sampling: chat.Sampling{TopP: ptr(1.5)}}, fault.Invalid, "top_p"},
 		{"empty stop", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}}, Stop: []string{""}}, fault.Invalid, "stop"},
-		{"json schema", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}},
-			Format: chat.ResponseFormat{Type: chat.FormatJSONSchema}}, fault.Invalid, "response_format"},
+		{"unenforceable json schema", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}},
+			Format: chat.ResponseFormat{Type: chat.FormatJSONSchema, Schema: json.RawMessage(`{"type":"string","format":"date"}`)}},
+			fault.Invalid, "response_format"},
+		{"unknown format", chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "x"}},
+			Format: chat.ResponseFormat{Type: "xml"}}, fault.Invalid, "response_format"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := m.Chat(context.Background(), &c.req, nil)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/seance-dev/seance/internal/chat"
+	"github.com/seance-dev/seance/internal/engine/constrain"
 	"github.com/seance-dev/seance/internal/engine/llama"
 	"github.com/seance-dev/seance/internal/engine/sample"
 	"github.com/seance-dev/seance/internal/engine/tokenizer"
@@ -23,6 +24,9 @@ type GenerateOptions struct {
 	Logprobs bool
 	// IgnoreEOG keeps generating past end-of-generation tokens (for benchmarks).
 	IgnoreEOG bool
+	// JSON, when set, constrains the output to one JSON value satisfying the schema (see
+	// constrained.go); the completion ends when the value is complete.
+	JSON *constrain.Schema
 }
 
 // Piece is a streamed part of the output: complete UTF-8 text that no stop sequence can still
@@ -94,6 +98,10 @@ func (m *Model) Generate(ctx context.Context, prompt []int, opts GenerateOptions
 	out := newStopper(opts.Stop)
 	dec := tokenizer.NewStreamDecoder(m.tok)
 	history := append([]int(nil), prompt...)
+	var cons *constrained
+	if opts.JSON != nil {
+		cons = newConstrained(m, opts.JSON, smp)
+	}
 	emit := func(p Piece) error {
 		if p.Text == "" && len(p.Logprobs) == 0 {
 			return nil
@@ -113,7 +121,12 @@ func (m *Model) Generate(ctx context.Context, prompt []int, opts GenerateOptions
 			return nil, err
 		}
 		r := smp.Sample(logits, history)
-		if !opts.IgnoreEOG && m.tok.IsEOG(r.Token) {
+		if cons != nil {
+			if r, err = cons.pick(r, logits, history, limit-n); err != nil {
+				return nil, err
+			}
+		}
+		if (!opts.IgnoreEOG || cons != nil) && m.tok.IsEOG(r.Token) {
 			res.Finish = chat.FinishStop
 			break
 		}
@@ -127,7 +140,7 @@ func (m *Model) Generate(ctx context.Context, prompt []int, opts GenerateOptions
 		if err := emit(text); err != nil {
 			return nil, err
 		}
-		if stopped {
+		if stopped || cons != nil && cons.closed() {
 			res.Finish = chat.FinishStop
 			break
 		}
