@@ -70,6 +70,9 @@ type layer struct {
 	bq, bk, bv        []float32 // nil when the model has no attention biases
 	wq, wk, wv, wo    *tensor.Matrix
 	gate, up, down    *tensor.Matrix
+	// qkvFused and ffnFused report that wq, wk, wv (and gate, up) share a type, so that one
+	// tensor.MatMuls computes them together.
+	qkvFused, ffnFused bool
 }
 
 // Model is a loaded transformer. It is read-only and safe for concurrent use by many States; it
@@ -161,6 +164,8 @@ func Load(f *gguf.File, opts Options) (*Model, error) {
 		if l.err != nil {
 			return nil, l.err
 		}
+		ly.qkvFused = ly.wk.Type == ly.wq.Type && ly.wv.Type == ly.wq.Type
+		ly.ffnFused = ly.up.Type == ly.gate.Type
 		for _, w := range []*tensor.Matrix{ly.wq, ly.wk, ly.wv, ly.wo, ly.gate, ly.up, ly.down} {
 			m.matParams += int64(w.Rows) * int64(w.Cols)
 		}

@@ -167,9 +167,13 @@ func (s *State) step(p *tensor.Pool, toks []int, logits, sum []float32) {
 		}
 
 		rmsNorm(s.xb, s.x, ly.attnNorm, dim, c.RMSEps)
-		ly.wq.MatMul(p, s.q, s.xb, n)
-		ly.wk.MatMul(p, k, s.xb, n)
-		ly.wv.MatMul(p, v, s.xb, n)
+		if ly.qkvFused {
+			tensor.MatMuls(p, []*tensor.Matrix{ly.wq, ly.wk, ly.wv}, [][]float32{s.q, k, v}, s.xb, n)
+		} else {
+			ly.wq.MatMul(p, s.q, s.xb, n)
+			ly.wk.MatMul(p, k, s.xb, n)
+			ly.wv.MatMul(p, v, s.xb, n)
+		}
 		addBias(s.q, ly.bq)
 		addBias(k, ly.bk)
 		addBias(v, ly.bv)
@@ -192,11 +196,13 @@ func (s *State) step(p *tensor.Pool, toks []int, logits, sum []float32) {
 		add(s.x, s.xb2)
 
 		rmsNorm(s.xb, s.x, ly.ffnNorm, dim, c.RMSEps)
-		ly.gate.MatMul(p, s.hb, s.xb, n)
-		ly.up.MatMul(p, s.hb2, s.xb, n)
-		for i, g := range s.hb {
-			s.hb[i] = g / (1 + float32(math.Exp(float64(-g)))) * s.hb2[i]
+		if ly.ffnFused {
+			tensor.MatMuls(p, []*tensor.Matrix{ly.gate, ly.up}, [][]float32{s.hb, s.hb2}, s.xb, n)
+		} else {
+			ly.gate.MatMul(p, s.hb, s.xb, n)
+			ly.up.MatMul(p, s.hb2, s.xb, n)
 		}
+		tensor.SwiGLU(s.hb, s.hb, s.hb2)
 		ly.down.MatMul(p, s.xb2, s.hb, n)
 		add(s.x, s.xb2)
 	}
@@ -283,13 +289,7 @@ func (s *State) attention(p *tensor.Pool, li, n int) {
 			for _, x := range scores {
 				mx = max(mx, x)
 			}
-			var sum float32
-			for j, x := range scores {
-				e := float32(math.Exp(float64(x - mx)))
-				scores[j] = e
-				sum += e
-			}
-			inv := 1 / sum
+			inv := 1 / tensor.ExpSum(scores, mx)
 			for d := range out {
 				row := (g*vd + d) * s.ctx
 				out[d] = tensor.Dot(scores, vc[row:row+npos]) * inv

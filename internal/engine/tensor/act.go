@@ -51,6 +51,9 @@ func (a *actQ8) quantize(p *Pool, x []float32, n, bs int) {
 
 // quantizeBlocks quantises blocks [lo, hi) of x into a, whose slices are already sized.
 func (a *actQ8) quantizeBlocks(x []float32, bs, lo, hi int) {
+	if bs == qk8_0 && quantQ8_0(x[lo*bs:hi*bs], a.q[lo*bs:hi*bs], a.d[lo:hi]) {
+		return
+	}
 	for b := lo; b < hi; b++ {
 		xb := x[b*bs : (b+1)*bs]
 		var amax float32

@@ -67,9 +67,6 @@ func rowsQ8_0(w []byte, q []int8, d []float32, out []float32) {
 	matVecQ8_0AVX2(&w[0], rb, len(out), &q[0], &d[0], len(d), &out[0])
 }
 
-// haveRows4Q8_0 reports whether rows4Q8_0 has a kernel to run.
-func haveRows4Q8_0() bool { return useAsm }
-
 // rows4Q8_0 is rowsQ8_0 for four activation vectors at once: vector k has quants q[k*qs:],
 // scales d[k*nb:] and its results go to out[k*os : k*os+rows]. It reports false, doing nothing,
 // when there is no four-vector kernel.
@@ -238,4 +235,42 @@ func toHalfVec(dst []uint16, src []float32) int {
 	_ = dst[n-1]
 	toHalfAVX2(&dst[0], &src[0], n)
 	return n
+}
+
+//go:noescape
+func quantQ8_0AVX2(x *float32, q *int8, d *float32, nb int)
+
+// quantQ8_0 quantises len(d) blocks of 32 values of x into q and d as actQ8.quantizeBlocks does,
+// and reports false, doing nothing, without the vector kernel.
+func quantQ8_0(x []float32, q []int8, d []float32) bool {
+	if !useAsm || len(d) == 0 {
+		return false
+	}
+	_ = x[len(d)*qk8_0-1]
+	_ = q[len(d)*qk8_0-1]
+	quantQ8_0AVX2(&x[0], &q[0], &d[0], len(d))
+	return true
+}
+
+//go:noescape
+func expSumAVX2(x *float32, n int, sub float32) float32
+
+//go:noescape
+func swigluAVX2(dst, gate, up *float32, n int)
+
+// expSum is ExpSum for len(x) a positive multiple of 8.
+func expSum(x []float32, sub float32) float32 {
+	if !useAsm {
+		return expSumGo(x, sub)
+	}
+	return expSumAVX2(&x[0], len(x), sub)
+}
+
+// swiglu is SwiGLU for equally long slices whose length is a positive multiple of 8.
+func swiglu(dst, gate, up []float32) {
+	if !useAsm {
+		swigluGo(dst, gate, up)
+		return
+	}
+	swigluAVX2(&dst[0], &gate[0], &up[0], len(dst))
 }

@@ -810,3 +810,280 @@ thloop:
 	JNZ thloop
 	VZEROUPPER
 	RET
+
+// Rounds the floats of yreg half away from zero (adds ±0.5, clamps to ±127, truncates) into int32s.
+// Y14 holds the sign mask, Y13 0.5, Y12 127, Y11 -127. Clobbers Y8.
+#define QROUND(yreg) \
+	VANDPS Y14, yreg, Y8 \
+	VORPS Y13, Y8, Y8 \
+	VADDPS Y8, yreg, yreg \
+	VMINPS Y12, yreg, yreg \
+	VMAXPS Y11, yreg, yreg \
+	VCVTTPS2DQ yreg, yreg
+
+// VPERMD order that undoes the lane interleaving of VPACKSSDW + VPACKSSWB.
+DATA q8perm<>+0(SB)/4, $0
+DATA q8perm<>+4(SB)/4, $4
+DATA q8perm<>+8(SB)/4, $1
+DATA q8perm<>+12(SB)/4, $5
+DATA q8perm<>+16(SB)/4, $2
+DATA q8perm<>+20(SB)/4, $6
+DATA q8perm<>+24(SB)/4, $3
+DATA q8perm<>+28(SB)/4, $7
+GLOBL q8perm<>(SB), RODATA|NOPTR, $32
+
+// func quantQ8_0AVX2(x *float32, q *int8, d *float32, nb int)
+// Quantises nb blocks of 32 floats exactly as actQ8.quantizeBlocks does: d = max|x|/127, quants
+// x·(1/d) rounded half away from zero (adding ±0.5 and truncating) and clamped to ±127.
+TEXT ·quantQ8_0AVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ d+16(FP), DX
+	MOVQ nb+24(FP), CX
+	TESTQ CX, CX
+	JZ qdone
+	VPCMPEQD Y15, Y15, Y15
+	VPSRLD $1, Y15, Y15          // abs mask
+	VPCMPEQD Y14, Y14, Y14
+	VPSLLD $31, Y14, Y14         // sign mask
+	MOVL $0x3f000000, AX         // 0.5
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL $0x42fe0000, AX         // 127
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL $0xc2fe0000, AX         // -127
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $0x3f800000, AX         // 1
+	VMOVD AX, X10
+	VMOVDQU q8perm<>(SB), Y9
+
+qblock:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VANDPS Y15, Y0, Y4
+	VANDPS Y15, Y1, Y5
+	VANDPS Y15, Y2, Y6
+	VANDPS Y15, Y3, Y7
+	VMAXPS Y5, Y4, Y4
+	VMAXPS Y7, Y6, Y6
+	VMAXPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0x4e, X4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0xb1, X4, X5
+	VMAXPS X5, X4, X4
+	VDIVSS X12, X4, X4           // d = amax/127
+	VMOVSS X4, (DX)
+	VXORPS X5, X5, X5
+	VUCOMISS X5, X4
+	JEQ qzero
+	VDIVSS X4, X10, X5           // id = 1/d
+
+qzero:
+	VBROADCASTSS X5, Y5
+	VMULPS Y5, Y0, Y0
+	VMULPS Y5, Y1, Y1
+	VMULPS Y5, Y2, Y2
+	VMULPS Y5, Y3, Y3
+	QROUND(Y0)
+	QROUND(Y1)
+	QROUND(Y2)
+	QROUND(Y3)
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD Y0, Y9, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $128, SI
+	ADDQ $32, DI
+	ADDQ $4, DX
+	DECQ CX
+	JNZ qblock
+
+qdone:
+	VZEROUPPER
+	RET
+
+// exp's constants (Cephes expf): clamp bounds, log2(e), ln 2 split in two, the polynomial.
+DATA expc<>+0(SB)/4, $0xc2aeac4f   // -87.33654
+DATA expc<>+4(SB)/4, $0x42b00000   // 88
+DATA expc<>+8(SB)/4, $0x3fb8aa3b   // log2(e)
+DATA expc<>+12(SB)/4, $0x3f318000   // 0.693359375
+DATA expc<>+16(SB)/4, $0xb95e8083   // -2.12194440e-4
+DATA expc<>+20(SB)/4, $0x39506967   // 1.9875691500e-4
+DATA expc<>+24(SB)/4, $0x3ab743ce   // 1.3981999507e-3
+DATA expc<>+28(SB)/4, $0x3c088908   // 8.3334519073e-3
+DATA expc<>+32(SB)/4, $0x3d2aa9c1   // 4.1665795894e-2
+DATA expc<>+36(SB)/4, $0x3e2aaaaa   // 1.6666665459e-1
+DATA expc<>+40(SB)/4, $0x3f000000   // 5.0000001201e-1
+DATA expc<>+44(SB)/4, $0x3f800000   // 1
+GLOBL expc<>(SB), RODATA|NOPTR, $48
+
+// EXP8 sets Y0 to exp(Y0) for 8 floats with the operations of expf in exp.go, in the same order
+// (no fused multiply-adds). Clobbers Y1..Y5.
+#define EXP8 \
+	VBROADCASTSS expc<>+0(SB), Y1 \
+	VMAXPS Y1, Y0, Y0 \
+	VBROADCASTSS expc<>+4(SB), Y1 \
+	VMINPS Y1, Y0, Y0 \
+	VBROADCASTSS expc<>+8(SB), Y1 \
+	VMULPS Y1, Y0, Y1 \
+	VROUNDPS $0, Y1, Y1 \
+	VBROADCASTSS expc<>+12(SB), Y2 \
+	VMULPS Y1, Y2, Y2 \
+	VSUBPS Y2, Y0, Y0 \
+	VBROADCASTSS expc<>+16(SB), Y2 \
+	VMULPS Y1, Y2, Y2 \
+	VSUBPS Y2, Y0, Y0 \
+	VMULPS Y0, Y0, Y3 \
+	VBROADCASTSS expc<>+20(SB), Y4 \
+	VMULPS Y0, Y4, Y4 \
+	VBROADCASTSS expc<>+24(SB), Y5 \
+	VADDPS Y5, Y4, Y4 \
+	VMULPS Y0, Y4, Y4 \
+	VBROADCASTSS expc<>+28(SB), Y5 \
+	VADDPS Y5, Y4, Y4 \
+	VMULPS Y0, Y4, Y4 \
+	VBROADCASTSS expc<>+32(SB), Y5 \
+	VADDPS Y5, Y4, Y4 \
+	VMULPS Y0, Y4, Y4 \
+	VBROADCASTSS expc<>+36(SB), Y5 \
+	VADDPS Y5, Y4, Y4 \
+	VMULPS Y0, Y4, Y4 \
+	VBROADCASTSS expc<>+40(SB), Y5 \
+	VADDPS Y5, Y4, Y4 \
+	VMULPS Y3, Y4, Y4 \
+	VADDPS Y0, Y4, Y4 \
+	VBROADCASTSS expc<>+44(SB), Y2 \
+	VADDPS Y2, Y4, Y4 \
+	VCVTPS2DQ Y1, Y1 \
+	VPSLLD $23, Y1, Y1 \
+	VPADDD Y2, Y1, Y1 \
+	VMULPS Y1, Y4, Y0
+
+// func expSumAVX2(x *float32, n int, sub float32) float32
+// x[i] = expf(x[i] - sub) for n (a positive multiple of 8) floats; returns their sum, added up in
+// eight lanes (element i in lane i mod 8) and folded as expSumGo does.
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS sub+16(FP), Y7
+	VXORPS Y6, Y6, Y6
+
+esloop:
+	VMOVUPS (DI), Y0
+	VSUBPS Y7, Y0, Y0
+	EXP8
+	VMOVUPS Y0, (DI)
+	VADDPS Y0, Y6, Y6
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ esloop
+
+	VMOVAPS Y6, Y0
+	HSUM_Y0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// float64 exp constants: clamp bounds, log2(e), ln 2 in two parts, the rounding bias that puts n+1023
+// in the low bits, and the Taylor coefficients from the highest.
+DATA expd<>+0(SB)/8, $0xc085e00000000000 // -700
+DATA expd<>+8(SB)/8, $0x4085e00000000000 // 700
+DATA expd<>+16(SB)/8, $0x3ff71547652b82fe // log2(e)
+DATA expd<>+24(SB)/8, $0x3fe62e42fee00000 // ln2 high
+DATA expd<>+32(SB)/8, $0x3dea39ef00000000 // ln2 low
+DATA expd<>+40(SB)/8, $0x43380000000003ff // 2^52+2^51+1023
+DATA expd<>+48(SB)/8, $0x3e927e4fb7789f5c // 1/10!
+DATA expd<>+56(SB)/8, $0x3ec71de3a556c734 // 1/9!
+DATA expd<>+64(SB)/8, $0x3efa01a01a01a01a // 1/8!
+DATA expd<>+72(SB)/8, $0x3f2a01a01a01a01a // 1/7!
+DATA expd<>+80(SB)/8, $0x3f56c16c16c16c17 // 1/6!
+DATA expd<>+88(SB)/8, $0x3f81111111111111 // 1/5!
+DATA expd<>+96(SB)/8, $0x3fa5555555555555 // 1/4!
+DATA expd<>+104(SB)/8, $0x3fc5555555555555 // 1/3!
+DATA expd<>+112(SB)/8, $0x3fe0000000000000 // 1/2!
+DATA expd<>+120(SB)/8, $0x3ff0000000000000 // 1/1!
+DATA expd<>+128(SB)/8, $0x3ff0000000000000 // 1/0!
+GLOBL expd<>(SB), RODATA|NOPTR, $136
+
+// EXP4D sets Y0 to exp(Y0) for 4 float64s (for SwiGLU, whose result is rounded to float32): Y0 is
+// clamped to ±700, n = round(x·log2 e) removed with ln 2 in two parts, e^r for |r| ≤ 0.35 by its
+// Taylor polynomial of degree 10 (relative error below 3e-13), scaled by 2^n. Clobbers Y1..Y3.
+#define EXP4D \
+	VBROADCASTSD expd<>+0(SB), Y1 \
+	VMAXPD Y1, Y0, Y0 \
+	VBROADCASTSD expd<>+8(SB), Y1 \
+	VMINPD Y1, Y0, Y0 \
+	VBROADCASTSD expd<>+16(SB), Y1 \
+	VMULPD Y1, Y0, Y1 \
+	VROUNDPD $0, Y1, Y1 \
+	VBROADCASTSD expd<>+24(SB), Y2 \
+	VFNMADD231PD Y2, Y1, Y0 \
+	VBROADCASTSD expd<>+32(SB), Y2 \
+	VFNMADD231PD Y2, Y1, Y0 \
+	VBROADCASTSD expd<>+48(SB), Y3 \
+	VBROADCASTSD expd<>+56(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+64(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+72(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+80(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+88(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+96(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+104(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+112(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+120(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+128(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+40(SB), Y2 \
+	VADDPD Y2, Y1, Y1 \
+	VPSLLQ $52, Y1, Y1 \
+	VMULPD Y1, Y3, Y0
+
+// func swigluAVX2(dst, gate, up *float32, n int)
+// dst[i] = gate[i] / (1 + float32(exp(-gate[i]))) · up[i] for n (a positive multiple of 8) floats,
+// the exponential computed in float64 by EXP4D.
+TEXT ·swigluAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), CX
+	VPCMPEQD Y7, Y7, Y7
+	VPSLLD $31, Y7, Y7
+
+sgloop:
+	VMOVUPS (SI), Y6
+	VXORPS Y7, Y6, Y5
+	VCVTPS2PD X5, Y0
+	EXP4D
+	VCVTPD2PSY Y0, X4
+	VEXTRACTF128 $1, Y5, X5
+	VCVTPS2PD X5, Y0
+	EXP4D
+	VCVTPD2PSY Y0, X0
+	VINSERTF128 $1, X0, Y4, Y4
+	VBROADCASTSS expc<>+44(SB), Y1
+	VADDPS Y1, Y4, Y4
+	VDIVPS Y4, Y6, Y6
+	VMULPS (DX), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ sgloop
+	VZEROUPPER
+	RET

@@ -26,9 +26,6 @@ func rowsQ8_0(w []byte, q []int8, d []float32, out []float32) {
 	}
 }
 
-// haveRows4Q8_0 reports whether rows4Q8_0 has a kernel to run; never on this architecture.
-func haveRows4Q8_0() bool { return false }
-
 // rows4Q8_0 reports false: there is no four-vector kernel on this architecture.
 func rows4Q8_0(w []byte, rows int, q []int8, qs int, d []float32, nb int, out []float32, os int) bool {
 	return false
@@ -47,3 +44,10 @@ func scores(out, q, k []float32, stride int, scale float32) { scoresGo(out, q, k
 // toHalfVec converts a prefix of src to half precision into dst and returns its length; there is no
 // vector kernel on this architecture.
 func toHalfVec(dst []uint16, src []float32) int { return 0 }
+
+// quantQ8_0 reports false: there is no vector quantisation kernel on this architecture.
+func quantQ8_0(x []float32, q []int8, d []float32) bool { return false }
+
+func expSum(x []float32, sub float32) float32 { return expSumGo(x, sub) }
+
+func swiglu(dst, gate, up []float32) { swigluGo(dst, gate, up) }

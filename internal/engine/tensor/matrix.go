@@ -52,109 +52,117 @@ const rowTile = 16
 // product by the activation rounding, about 1e-3 relative for typical data. It panics if the
 // lengths of out and x do not match n and the matrix shape.
 func (m *Matrix) MatMul(p *Pool, out, x []float32, n int) {
-	if n < 0 || len(x) != n*m.Cols || len(out) != n*m.Rows {
-		panic(fmt.Sprintf("tensor: MatMul %d×%d with x %d, out %d, n %d", m.Rows, m.Cols, len(x), len(out), n))
-	}
-	if n == 0 || m.Rows == 0 {
-		return
-	}
-	cols := m.Cols
-	switch m.Type {
-	case Q8_0, Q4_0, Q4_K, Q6_K:
-		bs := qk8_0
-		if m.Type == Q4_K || m.Type == Q6_K {
-			bs = qkK
-		}
-		a := actPool.Get().(*actQ8)
-		defer actPool.Put(a)
-		a.quantize(p, x, n, bs)
-		nb := cols / bs
-		qv := func(t int) ([]int8, []float32) { return a.q[t*cols : (t+1)*cols], a.d[t*nb : (t+1)*nb] }
-		switch m.Type {
-		case Q8_0:
-			if n >= 4 && m.runQ8_0x4(p, out, n, a) {
-				break
-			}
-			m.run(p, out, n, func(w []byte, t int, o []float32) {
-				q, d := qv(t)
-				rowsQ8_0(w, q, d, o)
-			})
-		case Q4_0:
-			m.runRows(p, out, n, func(w []byte, t int) float32 {
-				q, d := qv(t)
-				return dotQ4_0(w, q, d)
-			})
-		case Q4_K:
-			m.runRows(p, out, n, func(w []byte, t int) float32 {
-				q, d := qv(t)
-				return dotQ4K(w, q, d, a.bs32[t*cols/32:(t+1)*cols/32])
-			})
-		case Q6_K:
-			m.runRows(p, out, n, func(w []byte, t int) float32 {
-				q, d := qv(t)
-				return dotQ6K(w, q, d, a.bs16[t*cols/16:(t+1)*cols/16])
-			})
-		}
-	case F32:
-		m.runRows(p, out, n, func(w []byte, t int) float32 { return dotF32(w, x[t*cols:(t+1)*cols]) })
-	case F16:
-		m.runRows(p, out, n, func(w []byte, t int) float32 { return dotF16(w, x[t*cols:(t+1)*cols]) })
-	case BF16:
-		m.runRows(p, out, n, func(w []byte, t int) float32 { return dotBF16(w, x[t*cols:(t+1)*cols]) })
-	default:
-		panic(fmt.Sprintf("tensor: MatMul on %v", m.Type)) // NewMatrix admits only the types above.
-	}
+	MatMuls(p, []*Matrix{m}, [][]float32{out}, x, n)
 }
 
-// run sets out[t*Rows+r] to row r times vector t for all rows and n vectors, splitting rows over p
-// in chunks of whole tiles. rows(w, t, o) computes len(o) consecutive rows, stored in w, against
-// vector t. With n > 1 a tile of rows stays in cache while every vector passes over it.
-func (m *Matrix) run(p *Pool, out []float32, n int, rows func(w []byte, t int, o []float32)) {
-	p.parallel(m.Rows, rowTile, func(lo, hi int) {
-		if n == 1 {
-			rows(m.Data[lo*m.rowBytes:hi*m.rowBytes], 0, out[lo:hi])
-			return
+// MatMuls computes ms[i].MatMul(p, outs[i], x, n) for every i, for matrices of one type and one
+// number of columns applied to the same input (a layer's query, key and value projections, say):
+// the input is quantised once and the rows of all the matrices are split over p in one parallel
+// pass, which saves a hand-over to the pool's threads per matrix. It panics if the matrices differ
+// in type or columns, or if a length does not match.
+func MatMuls(p *Pool, ms []*Matrix, outs [][]float32, x []float32, n int) {
+	if len(ms) != len(outs) {
+		panic(fmt.Sprintf("tensor: MatMuls with %d matrices and %d outputs", len(ms), len(outs)))
+	}
+	if len(ms) == 0 {
+		return
+	}
+	m0 := ms[0]
+	total := 0
+	for i, m := range ms {
+		if m.Type != m0.Type || m.Cols != m0.Cols {
+			panic(fmt.Sprintf("tensor: MatMuls of %v %d×%d with %v %d×%d", m0.Type, m0.Rows, m0.Cols, m.Type, m.Rows, m.Cols))
 		}
-		for r0 := lo; r0 < hi; r0 += rowTile {
-			r1 := min(r0+rowTile, hi)
-			for t := 0; t < n; t++ {
-				rows(m.Data[r0*m.rowBytes:r1*m.rowBytes], t, out[t*m.Rows+r0:t*m.Rows+r1])
+		if n < 0 || len(x) != n*m.Cols || len(outs[i]) != n*m.Rows {
+			panic(fmt.Sprintf("tensor: MatMul %d×%d with x %d, out %d, n %d", m.Rows, m.Cols, len(x), len(outs[i]), n))
+		}
+		total += m.Rows
+	}
+	if n == 0 || total == 0 {
+		return
+	}
+	var a *actQ8
+	switch m0.Type {
+	case Q8_0, Q4_0, Q4_K, Q6_K:
+		bs := qk8_0
+		if m0.Type == Q4_K || m0.Type == Q6_K {
+			bs = qkK
+		}
+		a = actPool.Get().(*actQ8)
+		defer actPool.Put(a)
+		a.quantize(p, x, n, bs)
+	case F32, F16, BF16:
+	default:
+		panic(fmt.Sprintf("tensor: MatMul on %v", m0.Type)) // NewMatrix admits only the types above.
+	}
+	if len(ms) == 1 {
+		p.parallel(total, rowTile, func(lo, hi int) { m0.rows(outs[0], x, a, n, lo, hi) })
+		return
+	}
+	p.parallel(total, rowTile, func(lo, hi int) {
+		base := 0
+		for i, m := range ms {
+			if lo < base+m.Rows && hi > base {
+				m.rows(outs[i], x, a, n, max(lo, base)-base, min(hi, base+m.Rows)-base)
 			}
+			base += m.Rows
 		}
 	})
 }
 
-// runQ8_0x4 is run for Q8_0 with the kernel that passes four vectors over each weight block at
-// once. It reports false, doing nothing, when that kernel is unavailable.
-func (m *Matrix) runQ8_0x4(p *Pool, out []float32, n int, a *actQ8) bool {
-	cols, nb := m.Cols, m.Cols/qk8_0
-	if !haveRows4Q8_0() || nb == 0 {
-		return false
-	}
-	p.parallel(m.Rows, rowTile, func(lo, hi int) {
+// rows computes rows [lo, hi) of the product with the n vectors x, quantised in a for the quantised
+// types. With n > 1 a tile of rowTile rows stays in cache while every vector passes over it.
+func (m *Matrix) rows(out, x []float32, a *actQ8, n, lo, hi int) {
+	cols, rb := m.Cols, m.rowBytes
+	if m.Type == Q8_0 {
+		nb := cols / qk8_0
+		if n == 1 {
+			rowsQ8_0(m.Data[lo*rb:hi*rb], a.q[:cols], a.d[:nb], out[lo:hi])
+			return
+		}
 		for r0 := lo; r0 < hi; r0 += rowTile {
 			r1 := min(r0+rowTile, hi)
-			w := m.Data[r0*m.rowBytes : r1*m.rowBytes]
+			w := m.Data[r0*rb : r1*rb]
 			t := 0
-			for ; t+4 <= n; t += 4 {
-				rows4Q8_0(w, r1-r0, a.q[t*cols:], cols, a.d[t*nb:], nb, out[t*m.Rows+r0:], m.Rows)
+			for ; t+4 <= n && rows4Q8_0(w, r1-r0, a.q[t*cols:], cols, a.d[t*nb:], nb, out[t*m.Rows+r0:], m.Rows); t += 4 {
 			}
 			for ; t < n; t++ {
 				rowsQ8_0(w, a.q[t*cols:(t+1)*cols], a.d[t*nb:(t+1)*nb], out[t*m.Rows+r0:t*m.Rows+r1])
 			}
 		}
-	})
-	return true
-}
-
-// runRows is run with a kernel for one row at a time.
-func (m *Matrix) runRows(p *Pool, out []float32, n int, dot func(w []byte, t int) float32) {
-	rb := m.rowBytes
-	m.run(p, out, n, func(w []byte, t int, o []float32) {
-		for i := range o {
-			o[i] = dot(w[i*rb:(i+1)*rb], t)
+		return
+	}
+	var dot func(w []byte, t int) float32
+	switch m.Type {
+	case Q4_0:
+		nb := cols / qk4_0
+		dot = func(w []byte, t int) float32 { return dotQ4_0(w, a.q[t*cols:(t+1)*cols], a.d[t*nb:(t+1)*nb]) }
+	case Q4_K:
+		nb := cols / qkK
+		dot = func(w []byte, t int) float32 {
+			return dotQ4K(w, a.q[t*cols:(t+1)*cols], a.d[t*nb:(t+1)*nb], a.bs32[t*cols/32:(t+1)*cols/32])
 		}
-	})
+	case Q6_K:
+		nb := cols / qkK
+		dot = func(w []byte, t int) float32 {
+			return dotQ6K(w, a.q[t*cols:(t+1)*cols], a.d[t*nb:(t+1)*nb], a.bs16[t*cols/16:(t+1)*cols/16])
+		}
+	case F32:
+		dot = func(w []byte, t int) float32 { return dotF32(w, x[t*cols:(t+1)*cols]) }
+	case F16:
+		dot = func(w []byte, t int) float32 { return dotF16(w, x[t*cols:(t+1)*cols]) }
+	case BF16:
+		dot = func(w []byte, t int) float32 { return dotBF16(w, x[t*cols:(t+1)*cols]) }
+	}
+	for r0 := lo; r0 < hi; r0 += rowTile {
+		r1 := min(r0+rowTile, hi)
+		for t := 0; t < n; t++ {
+			o := out[t*m.Rows:]
+			for r := r0; r < r1; r++ {
+				o[r] = dot(m.Data[r*rb:(r+1)*rb], t)
+			}
+		}
+	}
 }
 
 // Dot returns Σ a[i]·b[i] over len(a) elements; b must be at least as long as a.

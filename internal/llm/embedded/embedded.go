@@ -82,8 +82,8 @@ func Inspect(path string, info *llm.Info) error {
 // never as prose.
 func (m *Model) Chat(ctx context.Context, req *chat.Request, stream chat.StreamFunc) (*chat.Response, error) {
 	tools := req.Tools
-	if req.ToolChoice.Mode == chat.ToolChoiceNone {
-		tools = nil
+	if req.ToolChoice.Mode == chat.ToolChoiceNone || (req.Format.Type != "" && req.Format.Type != chat.FormatText) {
+		tools = nil // structured output is the answer itself, never a tool call
 	}
 	if len(tools) == 0 {
 		return m.m.Chat(ctx, req, stream)
