@@ -229,3 +229,77 @@ func TestRunTeam(t *testing.T) {
 		t.Errorf("unknown team: %d %s", code, errs)
 	}
 }
+
+// TestRunReplaysWithSeeds checks that with the embedded engine the same seeds give the same
+// transcript: the same seeds sent, the same member outputs, the same answer.
+func TestRunReplaysWithSeeds(t *testing.T) {
+	r := newRunner(t)
+	if code, _, errs := r.run("", "init"); code != 0 {
+		t.Fatalf("init: %s", errs)
+	}
+	home := filepath.Join(r.user, ".seance")
+	for rel, data := range map[string]string{
+		"agents/teller.md":   "---\nname: teller\ndescription: tells stories\nmodel: default\ntemperature: 1.0\nmax_tokens: 16\n---\n",
+		"teams/tellers.yaml": "name: tellers\ndescription: vote\npattern: vote\nmembers: [teller]\nparams:\n  samples: 3\n  extract: exact\n  seed: 11\n",
+	} {
+		if err := os.WriteFile(filepath.Join(home, rel), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type transcript struct {
+		Answer string
+		Calls  []struct {
+			Seed   *int64
+			Output string
+		}
+	}
+	var runs [2]transcript
+	for i := range runs {
+		code, out, errs := r.run("", "run", "--json", "tellers", "Once upon a time")
+		if code != 0 {
+			t.Fatalf("run: %d %s", code, errs)
+		}
+		if err := json.Unmarshal([]byte(out), &runs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(runs[0].Calls) != 3 {
+		t.Fatalf("%d calls", len(runs[0].Calls))
+	}
+	// Members run in parallel, so calls are listed in the order they happened to start: match them
+	// by seed.
+	bySeed := map[int64]string{}
+	for _, c := range runs[1].Calls {
+		if c.Seed == nil {
+			t.Fatalf("a call without a seed: %+v", c)
+		}
+		bySeed[*c.Seed] = c.Output
+	}
+	distinct := map[string]bool{}
+	for _, c := range runs[0].Calls {
+		if c.Seed == nil || bySeed[*c.Seed] != c.Output {
+			t.Errorf("seed %v: %q, the replay gave %q", deref(c.Seed), c.Output, bySeed[deref64(c.Seed)])
+		}
+		distinct[c.Output] = true
+	}
+	if runs[0].Answer != runs[1].Answer {
+		t.Errorf("answers differ: %q vs %q", runs[0].Answer, runs[1].Answer)
+	}
+	if len(distinct) < 2 {
+		t.Errorf("the three samples are identical; the seeds did not vary: %v", distinct)
+	}
+}
+
+func deref64(p *int64) int64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+func deref(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
