@@ -13,6 +13,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/llm/retry"
 	"github.com/seance-dev/seance/internal/llm/toolcalls"
 )
 
@@ -250,7 +251,7 @@ func (c *Client) readReply(ctx context.Context, r io.Reader, req *chat.Request, 
 			}
 			ferr := fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream, "ollama broke off its reply")
 			if !a.delivered {
-				return nil, &retryable{err: ferr}
+				return nil, &retry.Error{Err: ferr}
 			}
 			return nil, ferr
 		}
@@ -276,7 +277,7 @@ func (c *Client) readReply(ctx context.Context, r io.Reader, req *chat.Request, 
 	if !a.done {
 		ferr := fault.New(fault.Upstream, "ollama ended its reply before it was done")
 		if !a.delivered {
-			return nil, &retryable{err: ferr}
+			return nil, &retry.Error{Err: ferr}
 		}
 		return nil, ferr
 	}

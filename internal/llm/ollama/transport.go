@@ -7,13 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/llm/retry"
 )
 
 const (
@@ -22,44 +21,12 @@ const (
 	maxRetryAfter = 30 * time.Second
 )
 
-// retryable marks a failure worth another attempt; after is the server's Retry-After.
-type retryable struct {
-	err   error
-	after time.Duration
-}
-
-func (r *retryable) Error() string { return r.err.Error() }
-func (r *retryable) Unwrap() error { return r.err }
-
-// retry runs attempt until it succeeds, fails with an error not marked retryable, or the retries are
-// used up; it waits with exponential backoff and jitter (or Retry-After) in between.
+// retry runs attempt under the client's retry policy (see internal/llm/retry).
 func (c *Client) retry(ctx context.Context, op string, attempt func() error) error {
-	for n := 0; ; n++ {
-		err := attempt()
-		var r *retryable
-		if err == nil || !errors.As(err, &r) {
-			return err
-		}
-		if ctx.Err() != nil {
-			return c.ctxError(ctx, op)
-		}
-		if n >= c.maxRetries {
-			return r.err
-		}
-		delay := min(r.after, maxRetryAfter)
-		if delay <= 0 {
-			d := c.retryDelay << min(n, 4)
-			delay = d/2 + rand.N(d/2+1)
-		}
-		c.log.Warn("retrying ollama call", "op", op, "attempt", n+1, "delay", delay, "err", r.err.Error())
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return c.ctxError(ctx, op)
-		case <-t.C:
-		}
-	}
+	return retry.Policy{
+		Max: c.maxRetries, Delay: c.retryDelay, MaxAfter: maxRetryAfter, Log: c.log,
+		Canceled: func() error { return c.ctxError(ctx, op) },
+	}.Do(ctx, op, attempt)
 }
 
 // send performs one request and returns the response when its status is 2xx.
@@ -85,7 +52,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte) (*h
 		if ctx.Err() != nil {
 			return nil, c.ctxError(ctx, path)
 		}
-		return nil, &retryable{err: fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream, "cannot reach ollama")}
+		return nil, &retry.Error{Err: fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream, "cannot reach ollama")}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
@@ -94,11 +61,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte) (*h
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	ferr := c.statusError(method, path, resp.StatusCode, data)
 	if fault.CodeOf(ferr) == fault.Upstream && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) {
-		after := time.Duration(0)
-		if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s > 0 {
-			after = time.Duration(s) * time.Second
-		}
-		return nil, &retryable{err: ferr, after: after}
+		return nil, &retry.Error{Err: ferr, After: retry.After(resp.Header, time.Now())}
 	}
 	return nil, ferr
 }
@@ -173,7 +136,7 @@ func (c *Client) doJSON(ctx context.Context, op, method, path string, body []byt
 			if ctx.Err() != nil {
 				return c.ctxError(ctx, op)
 			}
-			return &retryable{err: fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream, "ollama broke off its reply")}
+			return &retry.Error{Err: fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream, "ollama broke off its reply")}
 		}
 		if err := json.Unmarshal(data, v); err != nil {
 			return fault.Wrap(err, fault.Upstream, "ollama sent an unexpected reply to %s", path)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/llm/retry"
 	"github.com/seance-dev/seance/internal/llm/toolcalls"
 )
 
@@ -77,7 +78,7 @@ func (c *Client) decodeResponse(ctx context.Context, r io.Reader, req *chat.Requ
 		if ctx.Err() != nil {
 			return nil, c.ctxError(ctx, "chat")
 		}
-		return nil, &retryable{err: fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream, "model server broke off its reply")}
+		return nil, &retry.Error{Err: fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream, "model server broke off its reply")}
 	}
 	var w wireResponse
 	if err := json.Unmarshal(data, &w); err != nil {
@@ -162,7 +163,7 @@ func (c *Client) readStream(ctx context.Context, r io.Reader, req *chat.Request,
 			}
 			ferr := fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream, "model server broke off its stream")
 			if !acc.delivered {
-				return nil, &retryable{err: ferr}
+				return nil, &retry.Error{Err: ferr}
 			}
 			return nil, ferr
 		}
@@ -191,7 +192,7 @@ func (c *Client) readStream(ctx context.Context, r io.Reader, req *chat.Request,
 	}
 	if !acc.sawChunk {
 		ferr := fault.New(fault.Upstream, "model server ended its stream without a reply")
-		return nil, &retryable{err: ferr}
+		return nil, &retry.Error{Err: ferr}
 	}
 	return acc.finish(start)
 }

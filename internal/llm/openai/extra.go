@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/llm/retry"
 	"github.com/seance-dev/seance/internal/llm"
 )
 
@@ -107,7 +108,7 @@ func (c *Client) getJSON(ctx context.Context, method, path string, body []byte, 
 		if ctx.Err() != nil {
 			return c.ctxError(ctx, path)
 		}
-		return &retryable{err: fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream, "model server broke off its reply")}
+		return &retry.Error{Err: fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream, "model server broke off its reply")}
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fault.Wrap(err, fault.Upstream, "model server sent an unexpected reply to %s", path)

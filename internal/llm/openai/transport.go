@@ -7,83 +7,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/llm/retry"
 )
 
 // maxErrorBody bounds how much of an error response is read.
 const maxErrorBody = 64 << 10
 
-// retryable marks an attempt's failure as worth another attempt. after is the server's Retry-After
-// (0 when it gave none).
-type retryable struct {
-	err   error
-	after time.Duration
-}
-
-func (r *retryable) Error() string { return r.err.Error() }
-func (r *retryable) Unwrap() error { return r.err }
-
-// retry runs attempt until it succeeds, fails for good, or the retries are used up. Only errors
-// wrapped in *retryable are retried; the final error is returned without that wrapper.
+// retry runs attempt under the client's retry policy (see internal/llm/retry).
 func (c *Client) retry(ctx context.Context, op string, attempt func() error) error {
-	for n := 0; ; n++ {
-		err := attempt()
-		var r *retryable
-		if err == nil || !errors.As(err, &r) {
-			return err
-		}
-		if ctx.Err() != nil {
-			return c.ctxError(ctx, op)
-		}
-		if n >= c.maxRetries {
-			return r.err
-		}
-		delay := c.backoff(n, r.after)
-		c.log.Warn("retrying model server call", "op", op, "attempt", n+1, "delay", delay, "err", r.err.Error())
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return c.ctxError(ctx, op)
-		case <-t.C:
-		}
-	}
-}
-
-// backoff returns the delay before retry n+1: the server's Retry-After when given (capped), else
-// exponential backoff from RetryDelay with jitter in [d/2, d], capped at 16 × RetryDelay.
-func (c *Client) backoff(n int, after time.Duration) time.Duration {
-	if after > 0 {
-		return min(after, c.maxRetryAfter)
-	}
-	d := c.retryDelay << min(n, 4)
-	return d/2 + rand.N(d/2+1)
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s <= 0 || s > 1e6 {
-			return 0
-		}
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
+	return retry.Policy{
+		Max: c.maxRetries, Delay: c.retryDelay, MaxAfter: c.maxRetryAfter, Log: c.log,
+		Canceled: func() error { return c.ctxError(ctx, op) },
+	}.Do(ctx, op, attempt)
 }
 
 // send performs one HTTP request and returns the response when its status is 2xx. Failures are
@@ -115,7 +55,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, str
 			return nil, c.ctxError(ctx, path)
 		}
 		// url.Error names the URL (no credentials: the key travels in a header) and the cause.
-		return nil, &retryable{err: fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream,
+		return nil, &retry.Error{Err: fault.Wrap(errors.New(c.redact(err.Error())), fault.Upstream,
 			"cannot reach the model server")}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -125,7 +65,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, str
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	ferr := c.statusError(method, path, resp.StatusCode, data)
 	if fault.CodeOf(ferr) == fault.Upstream && retryableStatus(resp.StatusCode) {
-		return nil, &retryable{err: ferr, after: retryAfter(resp.Header, time.Now())}
+		return nil, &retry.Error{Err: ferr, After: retry.After(resp.Header, time.Now())}
 	}
 	return nil, ferr
 }

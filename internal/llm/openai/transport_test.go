@@ -69,37 +69,6 @@ func TestRetry429WithRetryAfterThenOK(t *testing.T) {
 	}
 }
 
-func TestRetryAfterCapAndDate(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	h := http.Header{}
-	h.Set("Retry-After", now.Add(90*time.Second).Format(http.TimeFormat))
-	if d := retryAfter(h, now); d != 90*time.Second {
-		t.Errorf("date Retry-After = %v, want 90s", d)
-	}
-	h.Set("Retry-After", "2.5")
-	if d := retryAfter(h, now); d != 2500*time.Millisecond {
-		t.Errorf("seconds Retry-After = %v", d)
-	}
-	h.Set("Retry-After", "soon")
-	if d := retryAfter(h, now); d != 0 {
-		t.Errorf("bad Retry-After = %v, want 0", d)
-	}
-	c, err := New(Options{BaseURL: "http://127.0.0.1:1/v1", MaxRetryAfter: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := c.backoff(0, time.Hour); d != 3*time.Second {
-		t.Errorf("capped delay = %v, want 3s", d)
-	}
-	for n := range 8 {
-		d := c.backoff(n, 0)
-		hi := DefaultRetryDelay << min(n, 4)
-		if d < hi/2 || d > hi {
-			t.Errorf("backoff(%d) = %v, want within [%v, %v]", n, d, hi/2, hi)
-		}
-	}
-}
-
 func TestRetry503ExhaustedIsUpstream(t *testing.T) {
 	var calls atomic.Int32
 	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
