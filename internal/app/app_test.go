@@ -17,29 +17,13 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/seance-dev/seance/internal/config"
+	"github.com/seance-dev/seance/internal/testenv"
 )
 
-// storiesPath returns the shared stories260K GGUF beside the repository.
+// storiesPath returns the shared test data folder (see internal/testenv).
 func storiesPath(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-	p := filepath.Join(dir, "..", "shared", "models", "stories260K", "stories260K-f32.gguf")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared model not present: %v", err)
-	}
-	return p
+	return testenv.Shared(t, "models", "stories260K", "stories260K-f32.gguf")
 }
 
 // startApp builds the real App over a temporary home holding the default model, serves it on

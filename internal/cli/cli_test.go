@@ -10,28 +10,13 @@ import (
 	"testing"
 
 	"github.com/seance-dev/seance/internal/config"
+	"github.com/seance-dev/seance/internal/testenv"
 )
 
+// sharedStories returns the shared test data folder (see internal/testenv).
 func sharedStories(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-	p := filepath.Join(dir, "..", "shared", "models", "stories260K")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared models not present: %v", err)
-	}
-	return p
+	return testenv.Shared(t, "models", "stories260K")
 }
 
 // run runs the CLI in a fresh home with the default model in place.

@@ -14,29 +14,13 @@ import (
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/engine/sample"
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/testenv"
 )
 
-// sharedModels returns ../shared/models beside the repository root.
+// sharedModels returns the shared test data folder (see internal/testenv).
 func sharedModels(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-	s := filepath.Join(dir, "..", "shared", "models")
-	if _, err := os.Stat(s); err != nil {
-		t.Skipf("shared models not present: %v", err)
-	}
-	return s
+	return testenv.Shared(t, "models")
 }
 
 type golden struct {

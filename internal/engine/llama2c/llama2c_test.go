@@ -10,29 +10,13 @@ import (
 
 	"github.com/seance-dev/seance/internal/engine/gguf"
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/testenv"
 )
 
+// sharedDir returns the shared test data folder (see internal/testenv).
 func sharedDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	s := filepath.Join(dir, "..", "shared", "models", "stories260K")
-	if _, err := os.Stat(s); err != nil {
-		t.Skipf("shared models not present: %v", err)
-	}
-	return s
+	return testenv.Shared(t, "models", "stories260K")
 }
 
 // TestConvertMatchesReference converts the published llama2.c files and checks every tensor and the

@@ -7,31 +7,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/seance-dev/seance/internal/testenv"
 )
 
-// sharedDir returns ../shared beside the repository root (the directory holding go.mod), skipping the
-// test when it is absent.
+// sharedDir returns the shared test data folder (see internal/testenv).
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("shared test data not found: %v", err)
-	}
-	return shared
+	return testenv.Shared(t)
 }
 
 var (
