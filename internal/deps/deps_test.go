@@ -50,6 +50,7 @@ var allowed = map[string][]string{
 	"internal/engine/llama2c":   {"internal/engine/gguf", "internal/engine/tensor", "internal/fault"},
 	"cmd/seance":                {"internal/cli"},
 	"internal/deps":             {},
+	"internal/testenv":          {},
 	"bench/cmd/ggufgen":         {"internal/engine/...", "bench/..."},
 	"bench/ggufgen":             {"internal/engine/..."},
 }
