@@ -42,11 +42,13 @@ var allowed = map[string][]string{
 	"internal/config":           {"internal/fault"},
 	"internal/gitrepo":          {"internal/fault"},
 	"internal/memory/uselite":   {"internal/fault"},
+	"internal/memory":           {"internal/fault"},
+	"internal/memory/sqlite":    {"internal/memory", "internal/fault"},
 	"internal/sandbox":          {"internal/fault"},
 	"internal/home":             {"internal/team", "internal/gitrepo", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/httpapi":          {"internal/openai", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/app":              {"internal/..."},
-	"internal/cli":              {"internal/app", "internal/config", "internal/llm", "internal/chat", "internal/fault", "internal/engine/gguf", "internal/engine/llama2c", "internal/team", "internal/home"},
+	"internal/cli":              {"internal/app", "internal/config", "internal/llm", "internal/chat", "internal/fault", "internal/engine/gguf", "internal/engine/llama2c", "internal/team", "internal/home", "internal/memory"},
 	"internal/engine/llama2c":   {"internal/engine/gguf", "internal/engine/tensor", "internal/fault"},
 	"cmd/seance":                {"internal/cli"},
 	"internal/deps":             {},
@@ -63,6 +65,8 @@ var thirdParty = map[string][]string{
 	"internal/home":          {"go.yaml.in/yaml/v3"},
 	"internal/sandbox":       {"golang.org/x/sys/unix"},
 	"internal/app":           {"golang.org/x/sync/errgroup"},
+	"internal/memory":        {"go.yaml.in/yaml/v3", "golang.org/x/net/html"},
+	"internal/memory/sqlite": {"modernc.org/sqlite"},
 	"internal/team":          {"golang.org/x/sync/errgroup"},
 }
 
