@@ -9,9 +9,13 @@ import (
 	"syscall"
 
 	"github.com/seance-dev/seance/internal/cli"
+	"github.com/seance-dev/seance/internal/sandbox"
 )
 
 func main() {
+	// A sandboxed child is this binary re-executed: it sets itself up and execs its target, never
+	// returning here.
+	sandbox.MaybeChild()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.LookupEnv)
 	stop()

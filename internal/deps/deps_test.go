@@ -57,7 +57,7 @@ var allowed = map[string][]string{
 	"internal/app":              {"internal/..."},
 	"internal/cli":              {"internal/app", "internal/config", "internal/llm", "internal/chat", "internal/fault", "internal/engine/gguf", "internal/engine/llama2c", "internal/team", "internal/home", "internal/memory", "internal/workspace", "internal/policy/audit"},
 	"internal/engine/llama2c":   {"internal/engine/gguf", "internal/engine/tensor", "internal/fault"},
-	"cmd/seance":                {"internal/cli"},
+	"cmd/seance":                {"internal/cli", "internal/sandbox"},
 	"internal/deps":             {},
 	"internal/testenv":          {},
 	"bench/cmd/ggufgen":         {"internal/engine/...", "bench/..."},

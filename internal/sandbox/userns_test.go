@@ -1,0 +1,102 @@
+//go:build linux && (amd64 || arm64)
+
+package sandbox
+
+import (
+	"flag"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+var usernsInner = flag.String("sandbox.userns-workspace", "", "internal: run TestUserNamespaceMode's inner half in this workspace")
+
+// TestUserNamespaceMode runs the sandbox as a non-root user (the test binary re-runs itself as uid
+// 65534), where it must build everything inside a user namespace and cannot use cgroups.
+func TestUserNamespaceMode(t *testing.T) {
+	if *usernsInner != "" {
+		userNamespaceInner(t, *usernsInner)
+		return
+	}
+	needRoot(t)
+	if _, err := os.Stat("/proc/sys/user/max_user_namespaces"); err != nil {
+		t.Skip("no user namespaces")
+	}
+	// The test binary and the workspace must be reachable for uid 65534.
+	base := t.TempDir()
+	must(t, os.Chmod(filepath.Dir(base), 0o755))
+	must(t, os.Chmod(base, 0o755))
+	bin := filepath.Join(base, "sandbox.test")
+	copyFile(t, os.Args[0], bin)
+	ws := filepath.Join(base, "ws")
+	must(t, os.MkdirAll(filepath.Join(ws, ".git"), 0o755))
+	must(t, os.WriteFile(filepath.Join(ws, ".git", "HEAD"), []byte("ref\n"), 0o644))
+	chownTree(t, ws)
+
+	cmd := exec.Command(bin, "-test.run", "^TestUserNamespaceMode$", "-test.v", "-sandbox.userns-workspace", ws)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: DefaultUID, Gid: DefaultGID}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("inner test as uid %d: %v\n%s", DefaultUID, err, out)
+	}
+	if strings.Contains(string(out), "SKIP") {
+		t.Skipf("inner test skipped:\n%s", out)
+	}
+	if !strings.Contains(string(out), "--- PASS: TestUserNamespaceMode") {
+		t.Fatalf("the inner test did not run:\n%s", out)
+	}
+	t.Logf("inner test as uid %d:\n%s", DefaultUID, out)
+	// Effects on the host: the workspace file was written (owned by the unprivileged user), .git was not.
+	st, err := os.Stat(filepath.Join(ws, "made-in-userns"))
+	if err != nil {
+		t.Fatalf("workspace write in user-namespace mode: %v\n%s", err, out)
+	}
+	if uid := st.Sys().(*syscall.Stat_t).Uid; uid != DefaultUID {
+		t.Errorf("file made in the sandbox is owned by host uid %d, want %d", uid, DefaultUID)
+	}
+	if got := readFile(t, filepath.Join(ws, ".git", "HEAD")); got != "ref\n" {
+		t.Errorf(".git/HEAD changed to %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(ws, ".git", "evil")); err == nil {
+		t.Errorf(".git/evil was created")
+	}
+}
+
+func userNamespaceInner(t *testing.T, ws string) {
+	spec := sh(ws, `
+		echo ok > made-in-userns
+		echo evil > .git/evil; echo evil > .git/HEAD
+		grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status`)
+	spec.AllowNoCgroup = true
+	res := run(t, spec)
+	if res.Cgroup != "none" {
+		t.Errorf("Cgroup = %q for a non-root run", res.Cgroup)
+	}
+	for _, want := range []string{"CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
+		if !strings.Contains(string(res.Stdout), want) {
+			t.Errorf("status lacks %q:\n%s", want, res.Stdout)
+		}
+	}
+	// Without AllowNoCgroup a non-root Run fails closed.
+	spec.AllowNoCgroup = false
+	if _, err := Run(t.Context(), spec); err == nil {
+		t.Errorf("Run without cgroups and without AllowNoCgroup succeeded")
+	}
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	in, err := os.Open(src)
+	must(t, err)
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	must(t, err)
+	_, err = io.Copy(out, in)
+	must(t, err)
+	must(t, out.Close())
+}
