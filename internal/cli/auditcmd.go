@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -87,6 +89,14 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	if args[0] == "verify" {
 		cps, err := a.AuditCheckpoints(ctx)
 		if err != nil {
+			return err
+		}
+		if _, serr := os.Stat(path); errors.Is(serr, os.ErrNotExist) && len(cps) == 0 {
+			// Nothing has been audited yet, and no checkpoint says a log ever existed.
+			if *asJSON {
+				return printJSON(e.Out, verifyJSON{Path: path, OK: true})
+			}
+			_, err := fmt.Fprintf(e.Out, "audit log %s: no entries yet (nothing has been audited, no checkpoints)\n", path)
 			return err
 		}
 		rep, err := audit.Verify(path, cps...)

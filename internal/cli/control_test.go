@@ -162,3 +162,11 @@ func TestAuditCommands(t *testing.T) {
 		t.Errorf("verify after a full forgery: exit %d %s", code, errs)
 	}
 }
+
+func TestAuditVerifyWithoutLog(t *testing.T) {
+	r := newRunner(t)
+	code, out, errs := r.run("", "audit", "verify")
+	if code != 0 || !strings.Contains(out, "no entries yet") {
+		t.Errorf("verify on a fresh home: %d %q %q", code, out, errs)
+	}
+}
