@@ -60,23 +60,53 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-// BenchmarkPrefill measures a 128-token prompt of the same model.
+// BenchmarkPrefill measures a 128-token prompt of the same model with several batch sizes.
 func BenchmarkPrefill(b *testing.B) {
-	m := benchModel(b, tensor.Q8_0, Options{})
-	p := tensor.NewPool(2)
-	defer p.Close()
-	st := m.NewState(512)
-	logits := make([]float32, m.Config().Vocab)
-	prompt := make([]int, 128)
-	for i := range prompt {
-		prompt[i] = (i * 37) % 1000
+	for _, bs := range []int{16, 32, 64, 128} {
+		m := benchModel(b, tensor.Q8_0, Options{BatchSize: bs})
+		b.Run(fmt.Sprintf("batch=%d", bs), func(b *testing.B) {
+			p := tensor.NewPool(2)
+			defer p.Close()
+			st := m.NewState(512)
+			logits := make([]float32, m.Config().Vocab)
+			prompt := make([]int, 128)
+			for i := range prompt {
+				prompt[i] = (i * 37) % 1000
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				st.Truncate(0)
+				if err := st.Forward(p, prompt, logits); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tok/s")
+		})
 	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		st.Truncate(0)
-		if err := st.Forward(p, prompt, logits); err != nil {
-			b.Fatal(err)
-		}
+}
+
+// BenchmarkAttention measures one layer's attention of one new token at position 1000 of a
+// smollm2-135m shaped model (a decode step runs 30 of them), on a two-thread pool.
+func BenchmarkAttention(b *testing.B) {
+	const pos = 1000
+	for _, half := range []bool{false, true} {
+		m := benchModel(b, tensor.Q8_0, Options{HalfCache: half})
+		b.Run(fmt.Sprintf("half=%v", half), func(b *testing.B) {
+			p := tensor.NewPool(2)
+			defer p.Close()
+			st := m.NewState(pos + 1)
+			prompt := make([]int, pos+1)
+			for i := range prompt {
+				prompt[i] = (i * 37) % 1000
+			}
+			if err := st.Forward(p, prompt, nil); err != nil {
+				b.Fatal(err)
+			}
+			st.Truncate(pos)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				st.attention(p, i%m.cfg.Layers, 1)
+			}
+		})
 	}
-	b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tok/s")
 }

@@ -363,17 +363,28 @@ func attendHalf(out, q []float32, k, v []uint16, kStride, vStride, npos int, sca
 	scores, ms, vs := sc.scores[:npos], sc.ms[:npos], sc.vs[:npos]
 	tensor.HalfScores(scores, q, k, kStride, scale)
 	// The online softmax's factors: when a score exceeds the running maximum the sum so far is
-	// rescaled by ms and the new value weighs 1; otherwise the new value weighs vs.
+	// rescaled by ms and the new value weighs 1; otherwise the new value weighs vs. The first pass
+	// finds the running maxima and leaves each factor's exponent in scores (ms 0 marks a rescale),
+	// so that one vector call computes all the exponentials.
 	m := float32(math.Inf(-1))
-	var sum float32
 	for j, x := range scores {
 		if x > m {
-			ms[j], vs[j] = float32(math.Exp(float64(m-x))), 1
+			scores[j], ms[j] = m-x, 0
 			m = x
 		} else {
-			ms[j], vs[j] = 1, float32(math.Exp(float64(x-m)))
+			scores[j], ms[j] = x-m, 1
 		}
-		sum = sum*ms[j] + vs[j]
+	}
+	tensor.Exp(scores, scores)
+	var sum float32
+	for j, e := range scores {
+		if ms[j] == 0 {
+			ms[j], vs[j] = e, 1
+			sum = float32(sum*e) + 1 // the conversion keeps the compiler from fusing
+		} else {
+			vs[j] = e
+			sum += e // sum·1 + e: multiplying by ms = 1 changes nothing
+		}
 	}
 	clear(out)
 	tensor.HalfAccumulate(out, v, vStride, ms, vs)

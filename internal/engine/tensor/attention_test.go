@@ -154,7 +154,7 @@ func TestHalfScores(t *testing.T) {
 // TestHalfAccumulate checks the value step against a float64 weighted sum (within the error of
 // half-precision accumulation) and the assembly kernel against the pure-Go one bit for bit.
 func TestHalfAccumulate(t *testing.T) {
-	for _, vd := range []int{8, 12, 64, 96} {
+	for _, vd := range []int{8, 12, 64, 96, 128} {
 		r := rand.New(rand.NewPCG(9, uint64(vd)))
 		const npos = 200
 		stride := 2*vd + 16

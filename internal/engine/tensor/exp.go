@@ -62,6 +62,38 @@ func expSumGo(x []float32, sub float32) float32 {
 	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
 }
 
+// SumExp returns Σ e^(x[i]-sub) with the exponential of ExpSum, leaving x unchanged: the
+// normaliser of a softmax (sub its maximum), for a log-sum-exp over a vocabulary's logits.
+func SumExp(x []float32, sub float32) float32 {
+	n := len(x) &^ 7
+	var sum float32
+	if n > 0 {
+		sum = sumExp(x[:n], sub)
+	}
+	for _, v := range x[n:] {
+		sum += expf(v - sub)
+	}
+	return sum
+}
+
+func sumExpGo(x []float32, sub float32) float32 {
+	var s [8]float32
+	for i, v := range x {
+		s[i&7] += expf(v - sub)
+	}
+	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
+}
+
+// Exp sets dst[i] to e^src[i] rounded to float32, computed in float64 (so that it equals
+// float32(math.Exp(float64(src[i]))) almost always, and is within 1 ulp of it otherwise). dst must
+// be at least as long as src and may be src.
+func Exp(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i := exp32Vec(dst, src); i < len(src); i++ {
+		dst[i] = float32(math.Exp(float64(src[i])))
+	}
+}
+
 // SwiGLU sets dst[i] to SiLU(gate[i])·up[i] = gate[i]/(1+e^-gate[i])·up[i], the exponential
 // computed in float64 and rounded to float32 (so that results match a scalar float32(math.Exp)
 // almost always bit for bit, and within 1 ulp otherwise). gate and up must be at least as long as

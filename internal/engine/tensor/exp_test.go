@@ -52,7 +52,16 @@ func TestExpSum(t *testing.T) {
 		var refSum float32
 		forEachPath(t, func(t *testing.T) {
 			y := append([]float32(nil), x...)
+			sum0 := SumExp(y, 2)
+			for i := range y {
+				if y[i] != x[i] {
+					t.Fatalf("n=%d: SumExp changed its input", n)
+				}
+			}
 			sum := ExpSum(y, 2)
+			if math.Float32bits(sum) != math.Float32bits(sum0) {
+				t.Fatalf("n=%d: ExpSum %g, SumExp %g", n, sum, sum0)
+			}
 			var want float64
 			for i, v := range x {
 				e := math.Exp(float64(v - 2)) // the kernel subtracts in float32
@@ -112,6 +121,45 @@ func TestSwiGLU(t *testing.T) {
 				if math.Float32bits(dst[i]) != math.Float32bits(ref[i]) {
 					t.Fatalf("n=%d [%d]: %g, other kernel %g", n, i, dst[i], ref[i])
 				}
+			}
+		})
+	}
+}
+
+// TestExp checks Exp against float32(math.Exp), which it should match bit for bit but for rare
+// values within 1 ulp, over the range softmax factors take and past float32's limits.
+func TestExp(t *testing.T) {
+	r := rand.New(rand.NewPCG(37, 38))
+	for _, n := range []int{1, 4, 7, 1000, 100_000} {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = float32(-r.ExpFloat64() * 10)
+			if i%7 == 3 {
+				src[i] = float32(r.NormFloat64() * 60)
+			}
+		}
+		if n > 4 {
+			src[0], src[1], src[2], src[3] = float32(math.Inf(-1)), 0, -1000, 1000
+		}
+		forEachPath(t, func(t *testing.T) {
+			dst := make([]float32, n+1)
+			Exp(dst[:n], src)
+			var off int
+			for i, x := range src {
+				want := float32(math.Exp(float64(x)))
+				if dst[i] == want {
+					continue
+				}
+				off++
+				if math.IsInf(float64(want), 0) || ulps(dst[i], float64(want)) > 1 {
+					t.Fatalf("Exp(%g) = %g, want %g", x, dst[i], want)
+				}
+			}
+			if off > n/100000+1 {
+				t.Fatalf("%d of %d results differ from float32(math.Exp) in the last bit", off, n)
+			}
+			if dst[n] != 0 {
+				t.Fatal("wrote past the end")
 			}
 		})
 	}

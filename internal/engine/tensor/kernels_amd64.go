@@ -193,6 +193,9 @@ func halfScoresAVX2(out, q *float32, k *uint16, stride, hd, npos int, scale floa
 func halfAccumAVX2(acc *float32, n int, v *uint16, stride int, ms, vs *float32, npos int)
 
 //go:noescape
+func halfAccum64AVX2(acc *float32, n int, v *uint16, stride int, ms, vs *float32, npos int)
+
+//go:noescape
 func scoresF32AVX2(out, q, k *float32, stride, hd, npos int, scale float32)
 
 //go:noescape
@@ -211,6 +214,10 @@ func halfScores(out, q []float32, k []uint16, stride int, scale float32) {
 func halfAccumulate(acc []float32, v []uint16, stride int, ms, vs []float32) {
 	if !useAsm || len(acc)%8 != 0 {
 		halfAccumulateGo(acc, v, stride, ms, vs)
+		return
+	}
+	if len(acc)%64 == 0 {
+		halfAccum64AVX2(&acc[0], len(acc), &v[0], 2*stride, &ms[0], &vs[0], len(vs))
 		return
 	}
 	halfAccumAVX2(&acc[0], len(acc), &v[0], 2*stride, &ms[0], &vs[0], len(vs))
@@ -273,4 +280,30 @@ func swiglu(dst, gate, up []float32) {
 		return
 	}
 	swigluAVX2(&dst[0], &gate[0], &up[0], len(dst))
+}
+
+//go:noescape
+func sumExpAVX2(x *float32, n int, sub float32) float32
+
+// sumExp is SumExp for len(x) a positive multiple of 8.
+func sumExp(x []float32, sub float32) float32 {
+	if !useAsm {
+		return sumExpGo(x, sub)
+	}
+	return sumExpAVX2(&x[0], len(x), sub)
+}
+
+//go:noescape
+func exp32AVX2(dst, src *float32, n int)
+
+// exp32Vec sets dst[i] = float32(e^src[i]) for the longest prefix of src whose length is a
+// multiple of 4 and returns its length; 0 without the vector kernel.
+func exp32Vec(dst, src []float32) int {
+	n := len(src) &^ 3
+	if !useAsm || n == 0 {
+		return 0
+	}
+	_ = dst[n-1]
+	exp32AVX2(&dst[0], &src[0], n)
+	return n
 }

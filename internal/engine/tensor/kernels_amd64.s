@@ -739,6 +739,119 @@ hadone:
 	VZEROUPPER
 	RET
 
+// func halfAccum64AVX2(acc *float32, n int, v *uint16, stride int, ms, vs *float32, npos int)
+// halfAccumAVX2 for n a positive multiple of 64: each block of 64 columns stays in Y8..Y15 while
+// every position passes over it.
+TEXT ·halfAccum64AVX2(SB), NOSPLIT, $0-56
+	MOVQ acc+0(FP), R10
+	MOVQ n+8(FP), R12
+	MOVQ v+16(FP), R8
+	MOVQ stride+24(FP), R9
+	MOVQ npos+48(FP), R14
+	TESTQ R14, R14
+	JZ h64done
+
+h64block:
+	VMOVUPS 0(R10), Y8
+	VMOVUPS 32(R10), Y9
+	VMOVUPS 64(R10), Y10
+	VMOVUPS 96(R10), Y11
+	VMOVUPS 128(R10), Y12
+	VMOVUPS 160(R10), Y13
+	VMOVUPS 192(R10), Y14
+	VMOVUPS 224(R10), Y15
+	MOVQ R8, SI
+	MOVQ ms+32(FP), R11
+	MOVQ vs+40(FP), R13
+	MOVQ R14, CX
+
+h64row:
+	MOVL (R11), AX
+	CMPL AX, $0x3f800000
+	JEQ h64add
+	VBROADCASTSS (R11), Y4
+	VMULPS Y4, Y8, Y8
+	VCVTPS2PH $0, Y8, X8
+	VCVTPH2PS X8, Y8
+	VMULPS Y4, Y9, Y9
+	VCVTPS2PH $0, Y9, X9
+	VCVTPH2PS X9, Y9
+	VMULPS Y4, Y10, Y10
+	VCVTPS2PH $0, Y10, X10
+	VCVTPH2PS X10, Y10
+	VMULPS Y4, Y11, Y11
+	VCVTPS2PH $0, Y11, X11
+	VCVTPH2PS X11, Y11
+	VMULPS Y4, Y12, Y12
+	VCVTPS2PH $0, Y12, X12
+	VCVTPH2PS X12, Y12
+	VMULPS Y4, Y13, Y13
+	VCVTPS2PH $0, Y13, X13
+	VCVTPH2PS X13, Y13
+	VMULPS Y4, Y14, Y14
+	VCVTPS2PH $0, Y14, X14
+	VCVTPH2PS X14, Y14
+	VMULPS Y4, Y15, Y15
+	VCVTPS2PH $0, Y15, X15
+	VCVTPH2PS X15, Y15
+
+h64add:
+	VBROADCASTSS (R13), Y5
+	VCVTPH2PS 0(SI), Y0
+	VFMADD213PS Y8, Y5, Y0
+	VCVTPS2PH $0, Y0, X0
+	VCVTPH2PS X0, Y8
+	VCVTPH2PS 16(SI), Y1
+	VFMADD213PS Y9, Y5, Y1
+	VCVTPS2PH $0, Y1, X1
+	VCVTPH2PS X1, Y9
+	VCVTPH2PS 32(SI), Y2
+	VFMADD213PS Y10, Y5, Y2
+	VCVTPS2PH $0, Y2, X2
+	VCVTPH2PS X2, Y10
+	VCVTPH2PS 48(SI), Y3
+	VFMADD213PS Y11, Y5, Y3
+	VCVTPS2PH $0, Y3, X3
+	VCVTPH2PS X3, Y11
+	VCVTPH2PS 64(SI), Y0
+	VFMADD213PS Y12, Y5, Y0
+	VCVTPS2PH $0, Y0, X0
+	VCVTPH2PS X0, Y12
+	VCVTPH2PS 80(SI), Y1
+	VFMADD213PS Y13, Y5, Y1
+	VCVTPS2PH $0, Y1, X1
+	VCVTPH2PS X1, Y13
+	VCVTPH2PS 96(SI), Y2
+	VFMADD213PS Y14, Y5, Y2
+	VCVTPS2PH $0, Y2, X2
+	VCVTPH2PS X2, Y14
+	VCVTPH2PS 112(SI), Y3
+	VFMADD213PS Y15, Y5, Y3
+	VCVTPS2PH $0, Y3, X3
+	VCVTPH2PS X3, Y15
+	ADDQ $4, R11
+	ADDQ $4, R13
+	ADDQ R9, SI
+	DECQ CX
+	JNZ h64row
+
+	VMOVUPS Y8, 0(R10)
+	VMOVUPS Y9, 32(R10)
+	VMOVUPS Y10, 64(R10)
+	VMOVUPS Y11, 96(R10)
+	VMOVUPS Y12, 128(R10)
+	VMOVUPS Y13, 160(R10)
+	VMOVUPS Y14, 192(R10)
+	VMOVUPS Y15, 224(R10)
+	ADDQ $256, R10
+	ADDQ $128, R8
+	SUBQ $64, R12
+	JNZ h64block
+
+h64done:
+	VZEROUPPER
+	RET
+
 // func scoresF32AVX2(out, q, k *float32, stride, hd, npos int, scale float32)
 // out[j] = (Σ q[i]·k[j·stride+i]) · scale for j < npos; stride is in bytes and hd a positive
 // multiple of 8.
@@ -750,6 +863,45 @@ TEXT ·scoresF32AVX2(SB), NOSPLIT, $0-52
 	MOVQ hd+32(FP), R12
 	MOVQ npos+40(FP), R13
 	VMOVSS scale+48(FP), X15
+	VBROADCASTSS X15, Y14
+	LEAQ (R9)(R9*2), R15
+
+	// Four rows at a time: one accumulator per row, reduced together.
+sf4:
+	CMPQ R13, $4
+	JLT sfrest
+	MOVQ R8, SI
+	MOVQ R11, DI
+	MOVQ R12, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+sf4loop:
+	VMOVUPS (DI), Y8
+	VFMADD231PS (SI), Y8, Y0
+	VFMADD231PS (SI)(R9*1), Y8, Y1
+	VFMADD231PS (SI)(R9*2), Y8, Y2
+	VFMADD231PS (SI)(R15*1), Y8, Y3
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ sf4loop
+
+	VHADDPS Y1, Y0, Y4
+	VHADDPS Y3, Y2, Y5
+	VHADDPS Y5, Y4, Y6
+	VEXTRACTF128 $1, Y6, X7
+	VADDPS X7, X6, X6
+	VMULPS X14, X6, X6
+	VMOVUPS X6, (R10)
+	ADDQ $16, R10
+	LEAQ (R8)(R9*4), R8
+	SUBQ $4, R13
+	JMP sf4
+
+sfrest:
 	TESTQ R13, R13
 	JZ sfdone
 
@@ -999,22 +1151,24 @@ DATA expd<>+16(SB)/8, $0x3ff71547652b82fe // log2(e)
 DATA expd<>+24(SB)/8, $0x3fe62e42fee00000 // ln2 high
 DATA expd<>+32(SB)/8, $0x3dea39ef00000000 // ln2 low
 DATA expd<>+40(SB)/8, $0x43380000000003ff // 2^52+2^51+1023
-DATA expd<>+48(SB)/8, $0x3e927e4fb7789f5c // 1/10!
-DATA expd<>+56(SB)/8, $0x3ec71de3a556c734 // 1/9!
-DATA expd<>+64(SB)/8, $0x3efa01a01a01a01a // 1/8!
-DATA expd<>+72(SB)/8, $0x3f2a01a01a01a01a // 1/7!
-DATA expd<>+80(SB)/8, $0x3f56c16c16c16c17 // 1/6!
-DATA expd<>+88(SB)/8, $0x3f81111111111111 // 1/5!
-DATA expd<>+96(SB)/8, $0x3fa5555555555555 // 1/4!
-DATA expd<>+104(SB)/8, $0x3fc5555555555555 // 1/3!
-DATA expd<>+112(SB)/8, $0x3fe0000000000000 // 1/2!
-DATA expd<>+120(SB)/8, $0x3ff0000000000000 // 1/1!
-DATA expd<>+128(SB)/8, $0x3ff0000000000000 // 1/0!
-GLOBL expd<>(SB), RODATA|NOPTR, $136
+DATA expd<>+48(SB)/8, $0x3e21eed8eff8d898 // 1/12!
+DATA expd<>+56(SB)/8, $0x3e5ae64567f544e4 // 1/11!
+DATA expd<>+64(SB)/8, $0x3e927e4fb7789f5c // 1/10!
+DATA expd<>+72(SB)/8, $0x3ec71de3a556c734 // 1/9!
+DATA expd<>+80(SB)/8, $0x3efa01a01a01a01a // 1/8!
+DATA expd<>+88(SB)/8, $0x3f2a01a01a01a01a // 1/7!
+DATA expd<>+96(SB)/8, $0x3f56c16c16c16c17 // 1/6!
+DATA expd<>+104(SB)/8, $0x3f81111111111111 // 1/5!
+DATA expd<>+112(SB)/8, $0x3fa5555555555555 // 1/4!
+DATA expd<>+120(SB)/8, $0x3fc5555555555555 // 1/3!
+DATA expd<>+128(SB)/8, $0x3fe0000000000000 // 1/2!
+DATA expd<>+136(SB)/8, $0x3ff0000000000000 // 1/1!
+DATA expd<>+144(SB)/8, $0x3ff0000000000000 // 1/0!
+GLOBL expd<>(SB), RODATA|NOPTR, $152
 
 // EXP4D sets Y0 to exp(Y0) for 4 float64s (for SwiGLU, whose result is rounded to float32): Y0 is
 // clamped to ±700, n = round(x·log2 e) removed with ln 2 in two parts, e^r for |r| ≤ 0.35 by its
-// Taylor polynomial of degree 10 (relative error below 3e-13), scaled by 2^n. Clobbers Y1..Y3.
+// Taylor polynomial of degree 12 (truncation error below 2e-16), scaled by 2^n. Clobbers Y1..Y3.
 #define EXP4D \
 	VBROADCASTSD expd<>+0(SB), Y1 \
 	VMAXPD Y1, Y0, Y0 \
@@ -1047,6 +1201,10 @@ GLOBL expd<>(SB), RODATA|NOPTR, $136
 	VBROADCASTSD expd<>+120(SB), Y2 \
 	VFMADD213PD Y2, Y0, Y3 \
 	VBROADCASTSD expd<>+128(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+136(SB), Y2 \
+	VFMADD213PD Y2, Y0, Y3 \
+	VBROADCASTSD expd<>+144(SB), Y2 \
 	VFMADD213PD Y2, Y0, Y3 \
 	VBROADCASTSD expd<>+40(SB), Y2 \
 	VADDPD Y2, Y1, Y1 \
@@ -1085,5 +1243,47 @@ sgloop:
 	ADDQ $32, DI
 	SUBQ $8, CX
 	JNZ sgloop
+	VZEROUPPER
+	RET
+
+// func sumExpAVX2(x *float32, n int, sub float32) float32
+// expSumAVX2 without storing the exponentials: returns Σ expf(x[i] - sub).
+TEXT ·sumExpAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS sub+16(FP), Y7
+	VXORPS Y6, Y6, Y6
+
+seloop:
+	VMOVUPS (DI), Y0
+	VSUBPS Y7, Y0, Y0
+	EXP8
+	VADDPS Y0, Y6, Y6
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ seloop
+
+	VMOVAPS Y6, Y0
+	HSUM_Y0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func exp32AVX2(dst, src *float32, n int)
+// dst[i] = float32(exp(src[i])) for n (a positive multiple of 4) floats, by EXP4D in float64.
+TEXT ·exp32AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+e32loop:
+	VCVTPS2PD (SI), Y0
+	EXP4D
+	VCVTPD2PSY Y0, X0
+	VMOVUPS X0, (DI)
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $4, CX
+	JNZ e32loop
 	VZEROUPPER
 	RET

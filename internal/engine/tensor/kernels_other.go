@@ -51,3 +51,8 @@ func quantQ8_0(x []float32, q []int8, d []float32) bool { return false }
 func expSum(x []float32, sub float32) float32 { return expSumGo(x, sub) }
 
 func swiglu(dst, gate, up []float32) { swigluGo(dst, gate, up) }
+
+func sumExp(x []float32, sub float32) float32 { return sumExpGo(x, sub) }
+
+// exp32Vec returns 0: there is no vector kernel on this architecture.
+func exp32Vec(dst, src []float32) int { return 0 }

@@ -1,6 +1,10 @@
 // Package tensor holds the numeric kernels of the embedded engine: the GGML tensor types seance reads
-// (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K), row dequantisation, and the matrix-vector and
-// matrix-matrix products the forward pass spends its time in, parallel over rows.
+// (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K), row dequantisation, the matrix-vector and
+// matrix-matrix products the forward pass spends its time in, parallel over rows (MatMuls runs
+// several matrices over one input in a single pass), the attention kernels over a float32 or
+// half-precision KV cache (Scores, HalfScores, HalfAccumulate), and vector exponentials (ExpSum,
+// SumExp, Exp, SwiGLU). Every kernel has an AVX2 (with FMA and F16C) version and a pure-Go one;
+// tests hold them to each other, bit for bit where the kernel's doc says so.
 //
 // It imports only the standard library and golang.org/x/sys/cpu. Weights are row-major byte slices
 // exactly as stored in a GGUF file (usually memory-mapped); nothing here copies them.
