@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 n=${1:-5}
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(uname -r), $(go version | cut -d' ' -f3)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for cache in f32 half; do
+for cache in half f32; do
   echo "== KV cache: $cache"
   SEANCE_BENCH_CACHE=$cache go test -run '^$' -bench 'SmolLM2Q8$' -benchtime "${n}x" -count 1 ./internal/engine/ | grep -E '^Benchmark'
 done

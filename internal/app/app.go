@@ -64,6 +64,7 @@ func (a *App) openGGUF(_ context.Context, u *url.URL) (llm.Model, error) {
 	return embedded.Open(u.Path, engine.Options{
 		Threads:       a.cfg.Engine.Threads,
 		ContextLength: a.cfg.Engine.ContextLength,
+		Float32Cache:  a.cfg.Engine.Float32Cache,
 	})
 }
 

@@ -93,6 +93,8 @@ type Engine struct {
 	Threads int `yaml:"threads"`
 	// ContextLength caps the context (0: the model's own).
 	ContextLength int `yaml:"context_length"`
+	// Float32Cache keeps the KV cache in float32 instead of half precision (see docs/ENGINE.md).
+	Float32Cache bool `yaml:"float32_cache"`
 }
 
 // Serve configures `seance serve`.

@@ -64,8 +64,8 @@ func weightBytesPerToken(b *testing.B, path string) float64 {
 func BenchmarkSmolLM2Q8(b *testing.B) {
 	const threads, promptLen, genLen = 2, 128, 64
 	path := benchModel(b, "smollm2-135m", tensor.Q8_0)
-	// SEANCE_BENCH_CACHE=half measures llama.cpp's half-precision KV cache instead of float32.
-	m, err := Open(path, Options{Threads: threads, HalfCache: os.Getenv("SEANCE_BENCH_CACHE") == "half"})
+	// SEANCE_BENCH_CACHE=f32 measures the float32 KV cache instead of the default half precision.
+	m, err := Open(path, Options{Threads: threads, Float32Cache: os.Getenv("SEANCE_BENCH_CACHE") == "f32"})
 	if err != nil {
 		b.Fatal(err)
 	}

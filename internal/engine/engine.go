@@ -25,10 +25,10 @@ type Options struct {
 	Threads int
 	// ContextLength caps the context below the model's own (0: the model's).
 	ContextLength int
-	// HalfCache keeps the KV cache in half precision with llama.cpp's attention numerics: half the
-	// cache memory and log-probabilities within about 1e-3 of llama.cpp's, at some speed cost. The
-	// default float32 cache is faster and more precise.
-	HalfCache bool
+	// Float32Cache keeps the KV cache in float32. The default is half precision with llama.cpp's
+	// attention numerics: half the cache memory, and log-probabilities within about 1e-3 of
+	// llama.cpp's, at a small speed cost at long positions. Float32 is the more precise.
+	Float32Cache bool
 }
 
 // TemplateKind says how conversations are turned into a prompt.
@@ -96,7 +96,7 @@ func Open(path string, opts Options) (*Model, error) {
 }
 
 func build(f *gguf.File, path string, opts Options) (*Model, error) {
-	net, err := llama.Load(f, llama.Options{HalfCache: opts.HalfCache})
+	net, err := llama.Load(f, llama.Options{HalfCache: !opts.Float32Cache})
 	if err != nil {
 		return nil, fault.Wrap(err, fault.Unprocessable, "load model %s", path)
 	}

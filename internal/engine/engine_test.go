@@ -66,8 +66,8 @@ func TestGoldenChat(t *testing.T) {
 		opts Options
 		tol  float64
 	}{
-		{"half-cache", Options{Threads: 2, HalfCache: true}, 1e-3},
-		{"f32-cache", Options{Threads: 2}, 1e-2},
+		{"half-cache", Options{Threads: 2}, 1e-3},
+		{"f32-cache", Options{Threads: 2, Float32Cache: true}, 1e-2},
 	} {
 		t.Run(c.name, func(t *testing.T) { goldenChat(t, c.opts, c.tol) })
 	}
