@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/seance-dev/seance/internal/fault"
-	"github.com/seance-dev/seance/internal/llm/retry"
 	"github.com/seance-dev/seance/internal/llm"
+	"github.com/seance-dev/seance/internal/llm/retry"
 )
 
 // Embed returns one vector per input from the server's /embeddings route (llm.Embedder).
