@@ -38,7 +38,8 @@ type App struct {
 	opened map[string]llm.Model // by resolved reference
 	closed bool
 
-	runs runRegistry // team runs, for their event streams
+	runs  runRegistry // team runs, for their event streams
+	tools *Tools      // the tool runtime agents with tools use (UseTools); nil: none
 }
 
 // New builds an App from cfg. It opens nothing yet: models are opened on first use.

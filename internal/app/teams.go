@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +60,19 @@ func (a *App) resolver(h *home.Home) team.Resolver {
 			m, err := a.Model(ctx, ag.Model)
 			if err != nil {
 				return nil, nil, err
+			}
+			if len(ag.Tools) > 0 {
+				a.mu.Lock()
+				tools := a.tools
+				a.mu.Unlock()
+				if tools == nil {
+					return nil, nil, fault.New(fault.Unsupported,
+						"agent %q uses tools (%s) and needs a workspace: run the team with 'seance run --workspace DIR'",
+						ag.Name, strings.Join(ag.Tools, ", "))
+				}
+				if m, err = tools.AgentModel(m, &ag, 0); err != nil {
+					return nil, nil, err
+				}
 			}
 			return m, &ag, nil
 		}
@@ -181,4 +195,12 @@ func (s runSource) FollowRun(r *http.Request, id string, emit func(any) error) e
 			return r.Context().Err()
 		}
 	}
+}
+
+// UseTools makes agents that list tools run through t's tool runtime (sandbox, workspace, policy,
+// audit) in the teams this App builds from now on. Without it such agents cannot be resolved.
+func (a *App) UseTools(t *Tools) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tools = t
 }

@@ -288,3 +288,33 @@ func deref(p *int64) any {
 	}
 	return *p
 }
+
+func TestRunWithToolsNeedsWorkspace(t *testing.T) {
+	r := newRunner(t)
+	if code, _, errs := r.run("", "init"); code != 0 {
+		t.Fatalf("init: %s", errs)
+	}
+	home := filepath.Join(r.user, ".seance")
+	for rel, data := range map[string]string{
+		"agents/worker.md": "---\nname: worker\ndescription: works\nmodel: default\nmax_tokens: 8\ntools: [read_file, write_file]\n---\n",
+		"teams/crew.yaml":  "name: crew\ndescription: one worker\npattern: vote\nmembers: [worker]\nparams:\n  samples: 1\n",
+	} {
+		if err := os.WriteFile(filepath.Join(home, rel), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errs := r.run("", "run", "crew", "Once upon a time")
+	if code == 0 || !strings.Contains(errs, "needs a workspace") {
+		t.Errorf("tools without a workspace: %d %s", code, errs)
+	}
+	ws := filepath.Join(t.TempDir(), "ws")
+	code, out, errs := r.run("", "run", "--workspace", ws, "crew", "Once upon a time")
+	if code != 0 || strings.TrimSpace(out) == "" {
+		t.Fatalf("run with a workspace: %d %q %s", code, out, errs)
+	}
+	// The workspace is a git repository with the run's branch checked out.
+	head, err := os.ReadFile(filepath.Join(ws, ".git", "HEAD"))
+	if err != nil || !strings.Contains(string(head), "refs/heads/seance/run/") {
+		t.Errorf("workspace HEAD %q (%v)", head, err)
+	}
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,9 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seance-dev/seance/internal/app"
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/config"
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/home"
+	"github.com/seance-dev/seance/internal/policy"
 	"github.com/seance-dev/seance/internal/team"
 )
 
@@ -25,6 +29,7 @@ func runTeam(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the whole result (transcript) as JSON at the end")
 	maxTokens := fs.Int("max-tokens", 0, "maximum tokens of each member's completion (default: the agents')")
 	seed := fs.Int64("seed", -1, "seed for the members' sampling")
+	wsDir := fs.String("workspace", "", "the git workspace `folder` agents with tools work in (their calls run in the sandbox, each change a commit on the run's branch)")
 	args, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -42,6 +47,14 @@ func runTeam(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if *wsDir != "" {
+		tools, err := openRunTools(ctx, e, a, *wsDir)
+		if err != nil {
+			return err
+		}
+		defer tools.Close()
+		a.UseTools(tools)
+	}
 	m, ok, err := a.Team(ctx, name)
 	if err != nil {
 		return err
@@ -150,4 +163,31 @@ func oneLine(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
+}
+
+// openRunTools opens the tool runtime for a CLI run in workspace dir. Calls the policy sends to a
+// person are asked on the terminal; without a terminal they are refused.
+func openRunTools(ctx context.Context, e *env, a *app.App, dir string) (*app.Tools, error) {
+	var tools *app.Tools
+	interactive := isTerminal(e.Err) && e.In != nil
+	in := bufio.NewReader(e.In)
+	approver := func(ctx context.Context, r policy.Request) {
+		if !interactive {
+			_, _ = tools.Policies.Deny(ctx, r.ID, "cli", "no terminal to ask a person")
+			return
+		}
+		fmt.Fprintf(e.Err, "? agent %s asks for %s (%s) — allow? [y/N] ", r.Agent, r.Cap, r.Reason)
+		line, _ := in.ReadString('\n')
+		if strings.EqualFold(strings.TrimSpace(line), "y") {
+			_, _ = tools.Policies.Grant(ctx, r.ID, "cli")
+		} else {
+			_, _ = tools.Policies.Deny(ctx, r.ID, "cli", "refused at the terminal")
+		}
+	}
+	t, err := a.OpenTools(ctx, app.ToolsOptions{Workspace: dir, Run: home.NewRunID(time.Now()), Approver: approver})
+	if err != nil {
+		return nil, err
+	}
+	tools = t
+	return t, nil
 }
