@@ -4,8 +4,11 @@
 // (docs/ARENA.md). Verification lives in arena/verify, ratings in arena/rating, dataset export in
 // arena/dataset.
 //
-// The arena runner and CLI that will import it are not written yet; today it imports arena/verify
-// and fault (the import rules also allow team, llm and chat for the runner).
+// The runner (Run) asks contestants — llm.Models, teams included — every item with a prompt
+// template per format, verifies the replies, appends each answer to an fsync'd results.jsonl so an
+// interrupted run resumes, and adds compute-matched self-consistency baselines for teams; Summarize,
+// WriteReport (Markdown, HTML, SVG chart), Board (Elo and Bradley–Terry over all runs) and Transcripts
+// (for dataset export) read the results. It is imported by internal/app and internal/cli.
 package arena
 
 import (
