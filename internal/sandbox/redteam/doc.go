@@ -1,0 +1,11 @@
+// Package redteam holds seance's red-team suite for the sandbox (issue 5, docs/SECURITY.md): attack
+// programs in several languages under testdata/attacks, and a test harness that runs each one through
+// sandbox.Run, records it in an audit log with internal/policy/audit, and judges it by its effect as
+// seen from the host (planted files, listeners, the process table, the audit log), never by the
+// message the attack prints.
+//
+// The package has no non-test code; it exists for its tests. Run it as root (CI does):
+//
+//	go test ./internal/sandbox/redteam
+//	go test ./internal/sandbox/redteam -update   # rewrite the results table in docs/SECURITY.md
+package redteam

@@ -1,0 +1,476 @@
+//go:build linux && (amd64 || arm64)
+
+package redteam
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seance-dev/seance/internal/policy/audit"
+	"github.com/seance-dev/seance/internal/sandbox"
+)
+
+var update = flag.Bool("update", false, "rewrite the results table in docs/SECURITY.md")
+
+// parallel bounds how many attacks run in the sandbox at once (the CI machine has 2 cores).
+const parallel = 3
+
+// suiteLimits are the limits of every attack unless its header narrows them: small, so that the
+// exhaustion attacks end quickly, and far above what the other attacks need.
+var suiteLimits = sandbox.Limits{
+	Memory:   256 << 20,
+	Pids:     64,
+	CPUTime:  10 * time.Second,
+	FileSize: 8 << 20,
+	Wall:     30 * time.Second,
+	Output:   64 << 10,
+}
+
+// lateWait is how long the harness waits after an "outlive" attack before it looks for what a
+// survivor would have written; the attacks' survivors write after 2 s.
+const lateWait = 3 * time.Second
+
+// suite is the state shared by all attacks of one run.
+type suite struct {
+	root           string
+	home, logPath  string
+	log            *audit.Log
+	hostSecretPath string
+	secrets        []string
+	binDir         string
+	runID          string
+	sem            chan struct{}
+
+	mu   sync.Mutex
+	rows map[string]row
+}
+
+// row is one line of the results table.
+type row struct {
+	a        *attack
+	outcome  string
+	failures []string
+}
+
+func TestRedTeam(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the red-team suite needs root (cgroups, chown of the planted files); CI runs it as root")
+	}
+	for _, tool := range []string{"/bin/sh", "/bin/bash", "/usr/bin/python3", "/usr/bin/perl", "/usr/bin/node", "gcc", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("the red-team suite needs %s: %v", tool, err)
+		}
+	}
+	attacks, err := loadAttacks(attacksDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSuite(t)
+	if err := buildAll(s.binDir, attacks); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("attack", func(t *testing.T) {
+		for _, a := range attacks {
+			t.Run(a.Name, func(t *testing.T) {
+				t.Parallel()
+				s.runAttack(t, a)
+			})
+		}
+	})
+
+	// Every attack that ran appears in the audit log exactly once, and the log verifies.
+	if err := s.log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.Verify(s.logPath)
+	if err != nil || !rep.OK() {
+		t.Fatalf("audit log does not verify: %v %+v", err, rep.Problem)
+	}
+	entries, err := audit.Show(s.logPath, audit.Filter{Run: s.runID, Agent: "redteam", Tool: "run_code"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	ran := len(s.rows)
+	seen := map[string]int{}
+	for _, e := range entries {
+		var args struct{ Attack string }
+		if err := json.Unmarshal(e.Args, &args); err != nil {
+			t.Errorf("audit entry %d: %v", e.Seq, err)
+		}
+		seen[args.Attack]++
+		if e.Decision != "allow" || e.Exit == nil && e.Error == "" || len(e.Argv) == 0 {
+			t.Errorf("audit entry %d is incomplete: %+v", e.Seq, e)
+		}
+	}
+	for name := range s.rows {
+		if seen[name] != 1 {
+			t.Errorf("attack %s has %d audit entries, want 1", name, seen[name])
+		}
+	}
+	s.mu.Unlock()
+	if int64(len(entries)) != rep.Entries || len(entries) != ran {
+		t.Errorf("audit log holds %d entries (%d of this run); %d attacks ran", rep.Entries, len(entries), ran)
+	}
+
+	if ran == len(attacks) {
+		s.checkDoc(t, attacks)
+	}
+}
+
+// newSuite plants what all attacks share: a seance home with policy files and the audit log (visible
+// read-only to every attack), a secret in the host's home folder, and the binaries' folder.
+func newSuite(t *testing.T) *suite {
+	t.Helper()
+	s := &suite{root: t.TempDir(), runID: "redteam-" + time.Now().UTC().Format("20060102T150405"), sem: make(chan struct{}, parallel), rows: map[string]row{}}
+	s.home = filepath.Join(s.root, "home")
+	s.logPath = filepath.Join(s.home, "audit.log")
+	s.binDir = filepath.Join(s.root, "bin")
+	must(t, os.Mkdir(s.binDir, 0o755))
+	must(t, writeFiles(s.home, map[string]string{
+		"policy/default.yaml": "default: ask\n",
+		"policy/redteam.yaml": "languages: [sh, python3, perl, node]\ntools: {run_code: auto}\ndefault: deny\n",
+	}))
+	var err error
+	s.log, err = audit.Open(s.logPath)
+	must(t, err)
+	// Owned by the sandbox's uid: only the sandbox keeps attacks from writing them.
+	must(t, chownTree(s.home))
+
+	if home, err := os.UserHomeDir(); err == nil {
+		s.hostSecretPath = filepath.Join(home, fmt.Sprintf(".seance-redteam-secret-%d", os.Getpid()))
+		secret := "host-home-secret-" + randomHex(12)
+		must(t, os.WriteFile(s.hostSecretPath, []byte(secret+"\n"), 0o644))
+		must(t, os.Chown(s.hostSecretPath, uid, gid))
+		t.Cleanup(func() { os.Remove(s.hostSecretPath) })
+		s.secrets = append(s.secrets, secret)
+	}
+	if v := os.Getenv(parentSecretEnv); v != "" {
+		s.secrets = append(s.secrets, v)
+	} else {
+		t.Fatalf("TestMain did not set %s", parentSecretEnv)
+	}
+	if shadow, err := os.ReadFile("/etc/shadow"); err == nil {
+		for _, line := range strings.Split(string(shadow), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				s.secrets = append(s.secrets, line)
+			}
+		}
+	}
+	return s
+}
+
+// runAttack plants the fixture, runs one attack in the sandbox, audits the call and judges the attack
+// by its effects.
+func (s *suite) runAttack(t *testing.T, a *attack) {
+	base := filepath.Join(s.root, "attacks", a.Name)
+	fx, err := newFixture(base, a.Name, "x", s.home, filepath.Join(s.binDir, "suid-helper"))
+	must(t, err)
+	hiddenSecret := "hidden-secret-" + randomHex(12)
+	must(t, os.WriteFile(filepath.Join(fx.hidden, "secret.txt"), []byte(hiddenSecret+"\n"), 0o644))
+	must(t, os.Chown(filepath.Join(fx.hidden, "secret.txt"), uid, gid))
+	secrets := append([]string{hiddenSecret}, s.secrets...)
+	must(t, fx.listen())
+	defer fx.net.close()
+	argv, srcBytes, err := a.program(fx.ws, s.binDir, fx.marker)
+	must(t, err)
+	must(t, fx.recordWorkspace())
+	watched := []string{fx.outside, fx.hidden, filepath.Join(fx.ws, ".git"), filepath.Join(s.home, "policy"), fx.suidWS}
+	if s.hostSecretPath != "" {
+		watched = append(watched, s.hostSecretPath)
+	}
+	before, err := snapshot(watched...)
+	must(t, err)
+
+	lim := suiteLimits
+	if a.Limits.Memory != 0 {
+		lim.Memory = a.Limits.Memory
+	}
+	if a.Limits.Pids != 0 {
+		lim.Pids = a.Limits.Pids
+	}
+	if a.Limits.CPUTime != 0 {
+		lim.CPUTime = a.Limits.CPUTime
+	}
+	if a.Limits.FileSize != 0 {
+		lim.FileSize = a.Limits.FileSize
+	}
+	if a.Limits.Wall != 0 {
+		lim.Wall = a.Limits.Wall
+	}
+	spec := sandbox.Spec{
+		Argv:     argv,
+		Dir:      fx.ws,
+		ReadOnly: []string{fx.outside, s.home},
+		Env:      fx.env(s),
+		Limits:   lim,
+	}
+
+	s.sem <- struct{}{}
+	ctx, cancel := context.WithTimeout(context.Background(), lim.Wall+time.Minute)
+	res, runErr := sandbox.Run(ctx, spec)
+	cancel()
+	<-s.sem
+	runEnd := time.Now()
+	s.audit(t, a, argv, srcBytes, res, runErr)
+
+	var fail []string
+	failf := func(format string, args ...any) { fail = append(fail, fmt.Sprintf(format, args...)) }
+	if runErr != nil {
+		failf("sandbox.Run: %v (the attack was not judged)", runErr)
+	} else {
+		fail = append(fail, s.judge(a, fx, res, lim, secrets, before, watched)...)
+		if a.Category == "outlive" {
+			time.Sleep(time.Until(runEnd.Add(lateWait)))
+			fail = append(fail, fx.survivors()...)
+		}
+	}
+	controlOK := true
+	if a.Control && !testing.Short() {
+		controlOK = len(s.control(t, a)) > 0
+	}
+	if len(fail) > 0 || testing.Verbose() {
+		t.Logf("exit %d signal %v killed %q hit %v duration %v\nstdout: %s\nstderr: %s", res.ExitCode, res.Signal, res.Killed, res.Hit, res.Duration, clip(res.Stdout), clip(res.Stderr))
+		for _, f := range fail {
+			t.Errorf("%s: NOT BLOCKED: %s", a.Name, f)
+		}
+	}
+	s.mu.Lock()
+	out := outcome(a, fail)
+	if !controlOK {
+		out += " (**the positive control found no effect**)"
+	}
+	s.rows[a.Name] = row{a: a, outcome: out, failures: fail}
+	s.mu.Unlock()
+}
+
+// judge applies every host-side check to the state after an attack.
+func (s *suite) judge(a *attack, fx *fixture, res sandbox.Result, lim sandbox.Limits, secrets []string, before map[string]fileState, watched []string) []string {
+	var fail []string
+	failf := func(format string, args ...any) { fail = append(fail, fmt.Sprintf(format, args...)) }
+
+	// Planted files outside the workspace, the workspace's .git, the policy folder, the host's home
+	// secret: content, mode, owner, mtime and existence.
+	after, err := snapshot(watched...)
+	if err != nil {
+		failf("snapshot: %v", err)
+	}
+	for _, d := range diffSnapshots(before, after) {
+		failf("planted file %s", d)
+	}
+	// Nothing appeared where the sandbox may not write (each attack names what it creates after its
+	// marker).
+	if m := s.canaries(fx); len(m) > 0 {
+		failf("created outside the workspace: %q", m)
+	}
+	var names []string
+	ents, err := os.ReadDir(fx.base)
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if err != nil || !slices.Equal(names, fx.baseNames) {
+		failf("the folder around the workspace now holds %q (%v), not %q", names, err, fx.baseNames)
+	}
+	// The audit log is checked as a whole at the end (Verify, one entry per attack).
+
+	// Secrets: not in the output, not in any file or name in the workspace.
+	files, content, err := fx.scanWorkspace(lim.FileSize)
+	if err != nil {
+		failf("scan workspace: %v", err)
+	}
+	for i, sec := range secrets {
+		for _, where := range []struct {
+			name string
+			b    []byte
+		}{{"stdout", res.Stdout}, {"stderr", res.Stderr}, {"the workspace", content}} {
+			if bytes.Contains(where.b, []byte(sec)) {
+				failf("secret %d (%.12s…) found in %s", i, sec, where.name)
+			}
+		}
+	}
+	for _, f := range files {
+		base := filepath.Base(f.path)
+		switch {
+		case f.new && (f.uid != uid || f.gid != gid):
+			failf("%s was created as uid %d gid %d: privileges were gained", f.path, f.uid, f.gid)
+		case f.mode&fs.ModeDevice != 0:
+			failf("device node %s (%v) was created", f.path, f.mode)
+		case strings.HasPrefix(base, "PWNED"):
+			failf("the attack left its proof of success %s", f.path)
+		case strings.HasPrefix(base, "LATE"):
+			failf("a process outlived the attack and wrote %s", f.path)
+		case f.size > lim.FileSize:
+			failf("%s is %d bytes, above the file-size limit %d", f.path, f.size, lim.FileSize)
+		}
+	}
+
+	// Network: nothing reached a listener.
+	fx.net.close()
+	for _, h := range fx.net.Hits() {
+		failf("a host listener was reached: %s", h)
+	}
+
+	// Processes: nothing of the attack is left.
+	if left := processesWith(fx.marker); len(left) > 0 {
+		failf("processes outlived the sandbox: %q", left)
+	}
+
+	// Limits: the attack ended within bounded time, by the expected limit or signal.
+	if res.Duration > lim.Wall+15*time.Second {
+		failf("ran for %v with a wall limit of %v", res.Duration, lim.Wall)
+	}
+	switch {
+	case a.Stop == sandbox.LimitFileSize:
+		// The target is pid 1 of its namespace, and the kernel does not deliver SIGXFSZ (a signal
+		// whose default action would kill it) to a namespace's init: its write fails with EFBIG and
+		// Result does not report the limit. Judge by the effect: some file reached the limit exactly
+		// and none went past it (checked above), and the attack ended on its own.
+		largest := int64(0)
+		for _, f := range files {
+			largest = max(largest, f.size)
+		}
+		if largest != lim.FileSize {
+			failf("no file reached the file-size limit %d (largest %d): the attack did not fill the disk as far as it may", lim.FileSize, largest)
+		}
+		if res.Killed != "" && res.Killed != sandbox.LimitFileSize {
+			failf("killed by the %s limit, not stopped by the file-size limit", res.Killed)
+		}
+	case a.Stop != "" && res.Killed != a.Stop && !slices.Contains(res.Hit, a.Stop):
+		failf("not stopped by the %s limit: killed %q, hit %v, exit %d, signal %v", a.Stop, res.Killed, res.Hit, res.ExitCode, res.Signal)
+	}
+	if a.Signal != "" {
+		want, ok := signals[a.Signal]
+		if !ok || res.Signal != want {
+			failf("ended with signal %v, exit %d; want %s", res.Signal, res.ExitCode, a.Signal)
+		}
+	}
+	return fail
+}
+
+// canaries returns the files named after the attack's marker in host folders outside the workspace.
+func (s *suite) canaries(fx *fixture) []string {
+	var found []string
+	for _, dir := range []string{"/", "/etc", "/usr", "/usr/local", "/usr/bin", "/tmp", "/var/tmp", "/dev/shm", "/root", "/home",
+		fx.home, filepath.Join(fx.home, "policy"), s.root, fx.base, fx.outside, fx.hidden} {
+		m, _ := filepath.Glob(filepath.Join(dir, fx.marker+"*"))
+		found = append(found, m...)
+	}
+	return found
+}
+
+var signals = map[string]syscall.Signal{"SIGSYS": syscall.SIGSYS, "SIGKILL": syscall.SIGKILL, "SIGXFSZ": syscall.SIGXFSZ}
+
+// survivors looks again, after the survivors' delay, for processes and late writes.
+func (fx *fixture) survivors() []string {
+	var fail []string
+	if left := processesWith(fx.marker); len(left) > 0 {
+		fail = append(fail, fmt.Sprintf("processes alive %v after the sandbox ended: %q", lateWait, left))
+	}
+	if m, _ := filepath.Glob(filepath.Join(fx.ws, "LATE*")); len(m) > 0 {
+		fail = append(fail, fmt.Sprintf("a survivor wrote %q after the sandbox ended", m))
+	}
+	return fail
+}
+
+// audit appends the attack's call to the audit log as the tool runtime would for run_code.
+func (s *suite) audit(t *testing.T, a *attack, argv []string, srcBytes int64, res sandbox.Result, runErr error) {
+	t.Helper()
+	args, err := json.Marshal(struct {
+		Attack   string `json:"attack"`
+		Language string `json:"language"`
+		Category string `json:"category"`
+	}{a.Name, a.Lang, a.Category})
+	must(t, err)
+	e := audit.Entry{
+		Kind:       "call",
+		Run:        s.runID,
+		Agent:      "redteam",
+		Tool:       "run_code",
+		Argv:       argv,
+		Args:       args,
+		Decision:   "allow",
+		Reason:     "red-team attack: " + a.Title,
+		ApprovedBy: "policy",
+		DurationMS: res.Duration.Milliseconds(),
+		BytesIn:    srcBytes,
+		BytesOut:   res.StdoutBytes + res.StderrBytes,
+	}
+	switch {
+	case runErr != nil:
+		e.Error = runErr.Error()
+	default:
+		code := res.ExitCode
+		e.Exit = &code
+		if res.Killed != "" {
+			e.Error = "killed: " + string(res.Killed) + " limit"
+		} else if res.Signal != 0 {
+			e.Error = "signal: " + res.Signal.String()
+		}
+	}
+	if _, err := s.log.Append(e); err != nil {
+		t.Errorf("audit append: %v", err)
+	}
+}
+
+// outcome is the table's word for how an attack ended.
+func outcome(a *attack, fail []string) string {
+	switch {
+	case len(fail) > 0:
+		return "**NOT BLOCKED**: " + strings.ReplaceAll(fail[0], "|", "/")
+	case a.Stop == sandbox.LimitFileSize:
+		return "held at the `filesize` limit (EFBIG)"
+	case a.Stop != "":
+		return "stopped by the `" + string(a.Stop) + "` limit"
+	case a.Signal != "":
+		return "killed by " + a.Signal
+	default:
+		return "blocked"
+	}
+}
+
+// processesWith returns the host processes whose command line contains marker.
+func processesWith(marker string) []string {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return []string{"cannot read /proc: " + err.Error()}
+	}
+	var pids []string
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if bytes.Contains(b, []byte(marker)) {
+			pids = append(pids, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return pids
+}
+
+func clip(b []byte) string {
+	if len(b) > 2000 {
+		return string(b[:2000]) + "…"
+	}
+	return string(b)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
