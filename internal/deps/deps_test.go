@@ -45,6 +45,7 @@ var allowed = map[string][]string{
 	"internal/memory":           {"internal/fault"},
 	"internal/memory/sqlite":    {"internal/memory", "internal/engine/tensor", "internal/fault"},
 	"internal/memory/embed":     {"internal/memory", "internal/memory/uselite", "internal/llm", "internal/fault"},
+	"internal/memory/postgres":  {"internal/memory", "internal/fault"},
 	"internal/sandbox":          {"internal/fault"},
 	"internal/workspace":        {"internal/gitrepo", "internal/fault"},
 	"internal/policy/audit":     {"internal/fault"},
@@ -57,6 +58,7 @@ var allowed = map[string][]string{
 	"internal/arena/dataset":    {"internal/team", "internal/chat", "internal/fault"},
 	"internal/arena":            {"internal/arena/...", "internal/team", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/arena/sandboxrun": {"internal/arena/verify", "internal/sandbox", "internal/fault"},
+	"internal/sandbox/redteam":  {},
 	"internal/home":             {"internal/team", "internal/gitrepo", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/httpapi":          {"internal/openai", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/app":              {"internal/..."},
@@ -67,6 +69,9 @@ var allowed = map[string][]string{
 	"internal/testenv":          {},
 	"bench/cmd/ggufgen":         {"internal/engine/...", "bench/..."},
 	"bench/ggufgen":             {"internal/engine/..."},
+
+	// Test-only helpers.
+	"internal/memory/memorytest": {"internal/memory", "internal/testenv"},
 }
 
 // thirdParty lists the non-module, non-standard imports each package may use.
@@ -81,6 +86,8 @@ var thirdParty = map[string][]string{
 	"internal/memory":        {"go.yaml.in/yaml/v3", "golang.org/x/net/html"},
 	"internal/memory/sqlite": {"modernc.org/sqlite"},
 	"internal/team":          {"golang.org/x/sync/errgroup"},
+
+	"internal/memory/postgres": {"github.com/jackc/pgx/v5", "github.com/jackc/pgx/v5/pgxpool"},
 }
 
 func TestImportRules(t *testing.T) {
