@@ -4,6 +4,7 @@
 # runs of the fuzz targets. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
 fuzztime=${FUZZTIME:-10s}
 
 echo "== gofmt"
@@ -19,8 +20,12 @@ if [ -f internal/httpapi/testdata/node/package-lock.json ] && command -v npm >/d
   (cd internal/httpapi/testdata/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-echo "== go test -race"
-go test -race -count=1 -timeout 30m ./...
+# Two passes: every test with the race detector, the slow evaluations (SciFact, the full red-team
+# controls, every MBPP task...) skipped by -short; then every test, slow ones included, without it.
+echo "== go test -race -short"
+go test -race -short -count=1 -timeout 30m ./...
+echo "== go test (full)"
+go test -count=1 -timeout 30m ./...
 
 echo "== CGO_ENABLED=0 build"
 CGO_ENABLED=0 go build -o /dev/null ./cmd/seance
@@ -32,4 +37,4 @@ for target in $(grep -rl --include='*_test.go' '^func Fuzz' internal | xargs -n1
     go test -run '^$' -fuzz "^$f\$" -fuzztime "$fuzztime" "./$target"
   done
 done
-echo "all checks passed"
+echo "all checks passed in $((SECONDS - start))s"
