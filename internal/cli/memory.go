@@ -22,7 +22,7 @@ const memoryUsage = `Usage: seance memory COMMAND [flags] [args]
 
 Commands:
   add PATH...     ingest files and folders (Markdown, text, HTML); unchanged files are skipped
-  search QUERY    find passages: exact phrases and BM25, fused, with a relevance gate
+  search QUERY    find passages: exact phrases, BM25 and (with --embed) vectors, fused, with a relevance gate
   rm PATH         remove a source, or every source under a folder
   stats           count sources, chunks and index rows
 `
@@ -65,6 +65,7 @@ func runMemoryAdd(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	chunk := fs.Int("chunk", memory.DefaultChunkRunes, "target chunk size in `runes`")
 	maxBytes := fs.Int64("max-bytes", memory.DefaultMaxFileBytes, "skip files larger than this many `bytes`")
+	embedWith := fs.String("embed", "", "also compute chunk vectors with this embedder: a USE-lite `folder` or an embedding model's name")
 	paths, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -85,6 +86,12 @@ func runMemoryAdd(ctx context.Context, e *env, args []string) error {
 	opts := a.MemoryIngestOptions()
 	opts.ChunkRunes, opts.MaxFileBytes = *chunk, *maxBytes
 	opts.Progress = progressPrinter(e.Err, isTerminal(e.Err))
+	if *embedWith != "" {
+		if opts.Embedder, err = a.MemoryEmbedder(ctx, *embedWith); err != nil {
+			return err
+		}
+		opts.EmbedProgress = func(done, total int) { fmt.Fprintf(e.Err, "[%d/%d] vectors\n", done, total) }
+	}
 	start := time.Now()
 	rep, err := memory.Ingest(ctx, store, paths, opts)
 	if err != nil {
@@ -100,16 +107,17 @@ func runMemoryAdd(ctx context.Context, e *env, args []string) error {
 			Updated   int     `json:"updated"`
 			Unchanged int     `json:"unchanged"`
 			Chunks    int     `json:"chunks"`
+			Embedded  int     `json:"embedded"`
 			Skipped   []skip  `json:"skipped"`
 			Seconds   float64 `json:"seconds"`
-		}{rep.Added, rep.Updated, rep.Unchanged, rep.Chunks, []skip{}, time.Since(start).Seconds()}
+		}{rep.Added, rep.Updated, rep.Unchanged, rep.Chunks, rep.Embedded, []skip{}, time.Since(start).Seconds()}
 		for _, s := range rep.Skipped {
 			out.Skipped = append(out.Skipped, skip{s.Path, s.Reason})
 		}
 		return printJSON(e.Out, out)
 	}
-	fmt.Fprintf(e.Out, "%d added, %d updated, %d unchanged, %d skipped; %d chunks stored in %.1fs\n",
-		rep.Added, rep.Updated, rep.Unchanged, len(rep.Skipped), rep.Chunks, time.Since(start).Seconds())
+	fmt.Fprintf(e.Out, "%d added, %d updated, %d unchanged, %d skipped; %d chunks stored, %d embedded in %.1fs\n",
+		rep.Added, rep.Updated, rep.Unchanged, len(rep.Skipped), rep.Chunks, rep.Embedded, time.Since(start).Seconds())
 	return nil
 }
 
@@ -140,6 +148,8 @@ func runMemorySearch(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	k := fs.Int("k", 5, "number of passages")
 	minCov := fs.Float64("min-coverage", memory.DefaultMinCoverage, "relevance gate: share of the query a passage must cover (negative: off)")
+	minCos := fs.Float64("min-cosine", memory.DefaultMinCosine, "relevance gate of vector hits: cosine to the query (negative: off)")
+	embedWith := fs.String("embed", "", "add vector search with this embedder (the one given to 'memory add --embed')")
 	words, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -161,7 +171,13 @@ func runMemorySearch(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	hits, err := memory.Search(ctx, store, query, memory.SearchOptions{K: *k, MinCoverage: *minCov})
+	sopts := memory.SearchOptions{K: *k, MinCoverage: *minCov, MinCosine: *minCos}
+	if *embedWith != "" {
+		if sopts.Embedder, err = a.MemoryEmbedder(ctx, *embedWith); err != nil {
+			return err
+		}
+	}
+	hits, err := memory.Search(ctx, store, query, sopts)
 	if err != nil {
 		return err
 	}

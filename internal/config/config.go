@@ -57,6 +57,7 @@ type Config struct {
 	Engine           Engine `yaml:"engine"`
 	Serve            Serve  `yaml:"serve"`
 	Log              Log    `yaml:"log"`
+	Memory           Memory `yaml:"memory"`
 
 	// File is the config file that was read ("" when none). Not part of the file format.
 	File string `yaml:"-"`
@@ -176,6 +177,7 @@ func (c *Config) fillDefaults(userHome string) {
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}
+	c.Memory.fillDefaults()
 	for i := range c.Backends {
 		if c.Backends[i].Timeout == 0 {
 			c.Backends[i].Timeout = 10 * time.Minute
@@ -413,6 +415,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Sprintf("models.%s: empty model reference", k))
 		}
 	}
+	errs = c.Memory.validate(errs)
 	if len(errs) > 0 {
 		return fault.New(fault.Invalid, "invalid configuration: %s", strings.Join(errs, "; "))
 	}

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -20,7 +21,31 @@ type SearchOptions struct {
 	MinCoverage float64
 	// RRFK is the constant of reciprocal-rank fusion (60 when 0).
 	RRFK float64
+	// Embedder, when set and the store is a VectorStore, adds a vector search of the query (with
+	// the vectors this embedder made) to the fusion.
+	Embedder Embedder
+	// MinCosine is the relevance gate of vector hits (DefaultMinCosine when 0; negative disables it).
+	MinCosine float64
+	// ExactWeight scales the reciprocal-rank contributions of exact-lookup lists relative to the
+	// other lists' 1 (DefaultExactWeight when 0; negative leaves them out); Fuse scales it down
+	// further for a list of more than five hits.
+	ExactWeight float64
+	// VectorWeight is the weight of the cosine against the normalised BM25 score when Search blends
+	// the two (see Blend; DefaultVectorWeight when 0).
+	VectorWeight float64
 }
+
+// exactSpecific is the length up to which an exact list has its full weight in Fuse.
+const exactSpecific = 5
+
+// Default weights, set by measurement on SciFact's training claims (TestSciFactHybrid,
+// docs/MEMORY.md): exact lists at weight 1 cost nDCG@10 0.05 against BM25 (claims are full of
+// numbers and acronyms that many abstracts share), at 0.5 about 0.03; the cosine weight matters
+// little between 0.1 and 0.5.
+const (
+	DefaultExactWeight  = 0.5
+	DefaultVectorWeight = 0.25
+)
 
 // DefaultMinCoverage is the default relevance gate: a full-text hit must contain at least this share
 // of the query's idf-weighted terms. Measured in memory/sqlite: on SciFact's training claims the gate
@@ -29,10 +54,21 @@ type SearchOptions struct {
 // 0.09–0.14.
 const DefaultMinCoverage = 0.25
 
+// DefaultMinCosine is the default relevance gate of vector hits: a chunk found by vector search
+// must have at least this cosine similarity to the query. Measured with USE-lite on SciFact
+// (TestSciFactHybrid, docs/MEMORY.md): on an 865-abstract subset the nearest abstract to sixteen
+// questions the corpus does not answer has cosine 0.41 at most, while 95% of the cited abstracts in
+// the top 100 have 0.54 or more; on all 5183 abstracts the two overlap (off-topic up to 0.575, cited
+// p5 0.588), so the gate is a compromise there. Other embedders have other scales.
+const DefaultMinCosine = 0.45
+
 // Search finds the chunks that best answer query by reciprocal-rank fusion of the store's retrievers:
 // exact lookup of the query's quoted phrases, identifiers and (at two to four words) the whole query, and BM25
-// full-text search. Hits pass the relevance gate when they are exact matches or when their coverage
-// reaches the gate; when nothing passes, Search returns no hits rather than weak ones.
+// full-text search, and, with opts.Embedder and a VectorStore, vector search (an exact cosine scan),
+// whose list is first blended by score with the full-text one (Blend). Hits
+// pass the relevance gate when they are exact matches, when their coverage reaches opts.MinCoverage,
+// or, for vector hits, when their cosine reaches opts.MinCosine; when nothing passes, Search returns
+// no hits rather than weak ones.
 func Search(ctx context.Context, store Store, query string, opts SearchOptions) ([]Hit, error) {
 	if opts.K <= 0 {
 		opts.K = 5
@@ -46,12 +82,17 @@ func Search(ctx context.Context, store Store, query string, opts SearchOptions) 
 	if opts.RRFK <= 0 {
 		opts.RRFK = 60
 	}
+	if opts.MinCosine == 0 {
+		opts.MinCosine = DefaultMinCosine
+	}
 	if strings.TrimSpace(query) == "" {
 		return nil, fault.Param("query", "memory: empty query")
 	}
 	ex, hasExact := store.(ExactSearcher)
 	tx, hasText := store.(TextSearcher)
-	if !hasExact && !hasText {
+	vs, hasVec := store.(VectorStore)
+	hasVec = hasVec && opts.Embedder != nil
+	if !hasExact && !hasText && !hasVec {
 		return nil, fault.New(fault.Unsupported, "memory: the store cannot search")
 	}
 	var lists [][]Hit
@@ -66,18 +107,97 @@ func Search(ctx context.Context, store Store, query string, opts SearchOptions) 
 			}
 		}
 	}
+	// Each list is gated first; the full-text and vector lists are then blended by score into one
+	// list, which is fused with the exact lists by rank.
+	var text, vec []Hit
 	if hasText {
 		hits, err := tx.SearchText(ctx, query, opts.Depth)
 		if err != nil {
 			return nil, err
 		}
-		lists = append(lists, hits)
+		text = gate(hits, func(h Hit) bool { return opts.MinCoverage < 0 || h.Coverage >= opts.MinCoverage })
 	}
-	return Fuse(lists, opts), nil
+	if hasVec {
+		qv, err := opts.Embedder.Embed(ctx, []string{query})
+		if err != nil {
+			return nil, fmt.Errorf("memory: embed the query with %s: %w", opts.Embedder.Name(), err)
+		}
+		if len(qv) != 1 {
+			return nil, fault.New(fault.Upstream, "memory: embedder %s returned %d vectors for one query", opts.Embedder.Name(), len(qv))
+		}
+		hits, err := vs.SearchVectors(ctx, opts.Embedder.Name(), qv[0], opts.Depth)
+		if err != nil {
+			return nil, err
+		}
+		vec = gate(hits, func(h Hit) bool { return opts.MinCosine < 0 || h.Score >= opts.MinCosine })
+		text = Blend(text, vec, opts.VectorWeight)
+	}
+	lists = append(lists, text)
+	ungated := opts
+	ungated.MinCoverage, ungated.MinCosine = -1, -1
+	return Fuse(lists, ungated), nil
+}
+
+// gate returns the hits that pass.
+func gate(hits []Hit, pass func(Hit) bool) []Hit {
+	out := hits[:0:0]
+	for _, h := range hits {
+		if pass(h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Blend merges a BM25 list and a vector list by score: each chunk scores its BM25 divided by the
+// list's best BM25, plus lambda (DefaultVectorWeight when 0) times its cosine; a score missing from
+// a list counts 0. The result, best first (ties by chunk id), keeps the full-text Coverage and has
+// Method "text" for chunks BM25 found and "vector" for the others. Rank fusion of the two lists
+// was measured worse on SciFact (docs/MEMORY.md): it discards how far apart scores are, and a weak
+// vector ranking then pulls good BM25 hits down.
+func Blend(text, vec []Hit, lambda float64) []Hit {
+	if lambda == 0 {
+		lambda = DefaultVectorWeight
+	}
+	top := 0.0
+	for _, h := range text {
+		top = max(top, h.Score)
+	}
+	byID := make(map[int64]int, len(text)+len(vec))
+	out := make([]Hit, 0, len(text)+len(vec))
+	for _, h := range text {
+		s := 0.0
+		if top > 0 {
+			s = h.Score / top
+		}
+		byID[h.Chunk.ID] = len(out)
+		h.Score = s
+		out = append(out, h)
+	}
+	for _, h := range vec {
+		if i, ok := byID[h.Chunk.ID]; ok {
+			out[i].Score += lambda * h.Score
+			continue
+		}
+		byID[h.Chunk.ID] = len(out)
+		h.Score *= lambda
+		h.Method, h.Coverage = "vector", 0
+		out = append(out, h)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].Chunk.ID < out[j].Chunk.ID
+	})
+	return out
 }
 
 // Fuse merges ranked lists by reciprocal-rank fusion after applying the relevance gate to each hit:
-// a hit is kept when its Coverage reaches opts.MinCoverage (exact hits have coverage 1). It returns
+// a hit is kept when its Coverage reaches opts.MinCoverage (exact hits have coverage 1), or, for a
+// hit of Method "vector", when its Score (the cosine) reaches opts.MinCosine. The contributions of
+// exact lists (Method "exact") are weighted by opts.ExactWeight, scaled down for lists of more than
+// a few hits, and those of other lists by 1. It returns
 // at most opts.K hits with Method "fused", best first.
 func Fuse(lists [][]Hit, opts SearchOptions) []Hit {
 	if opts.K <= 0 {
@@ -89,14 +209,33 @@ func Fuse(lists [][]Hit, opts SearchOptions) []Hit {
 	if opts.MinCoverage == 0 {
 		opts.MinCoverage = DefaultMinCoverage
 	}
+	if opts.MinCosine == 0 {
+		opts.MinCosine = DefaultMinCosine
+	}
+	if opts.ExactWeight == 0 {
+		opts.ExactWeight = DefaultExactWeight
+	}
 	type acc struct {
 		hit   Hit
 		score float64
 	}
 	byID := map[int64]*acc{}
 	for _, list := range lists {
+		w := 1.0
+		if len(list) > 0 && list[0].Method == "exact" {
+			// A phrase found in many chunks is weak evidence for each of them (a common number or
+			// acronym), one found in a few is strong (a name): the list's weight falls with its length.
+			w = opts.ExactWeight * min(1, exactSpecific/float64(len(list)))
+		}
+		if w < 0 {
+			continue
+		}
 		for rank, h := range list {
-			if h.Coverage < opts.MinCoverage {
+			if h.Method == "vector" {
+				if h.Score < opts.MinCosine {
+					continue
+				}
+			} else if h.Coverage < opts.MinCoverage {
 				continue
 			}
 			a := byID[h.Chunk.ID]
@@ -104,7 +243,7 @@ func Fuse(lists [][]Hit, opts SearchOptions) []Hit {
 				a = &acc{hit: h}
 				byID[h.Chunk.ID] = a
 			}
-			a.score += 1 / (opts.RRFK + float64(rank+1))
+			a.score += w / (opts.RRFK + float64(rank+1))
 			a.hit.Coverage = max(a.hit.Coverage, h.Coverage)
 		}
 	}

@@ -42,6 +42,14 @@ type Options struct {
 	Progress func(Progress)
 	// Now returns the ingest time (time.Now when nil).
 	Now func() time.Time
+	// Embedder, when set, makes Ingest compute the vectors the store lacks after the files are
+	// stored (EmbedPending); the store must then be a VectorStore. Chunks whose text already has a
+	// vector from this embedder keep it.
+	Embedder Embedder
+	// EmbedBatch is how many texts go to the embedder per call (32 when 0).
+	EmbedBatch int
+	// EmbedProgress, when set, is called after each batch of vectors is stored.
+	EmbedProgress func(done, total int)
 }
 
 // Ingest actions reported in Progress.Action.
@@ -75,6 +83,8 @@ type Report struct {
 	// Chunks counts the chunks stored for added and updated files.
 	Chunks  int
 	Skipped []Skip
+	// Embedded counts the chunk texts given new vectors.
+	Embedded int
 }
 
 // kindOf maps file extensions to document kinds.
@@ -92,7 +102,8 @@ var kindOf = map[string]string{
 // Inside folders only Markdown, text and HTML files are read; a file named explicitly with another
 // extension is read as plain text. Binary, empty, over-size and invalid UTF-8 files are skipped with
 // a reason. A path that does not exist is a fault.NotFound error and nothing is ingested; a store
-// error or a cancelled ctx stops the run, and everything stored before it stays stored.
+// error or a cancelled ctx stops the run, and everything stored before it stays stored. With
+// opts.Embedder the missing vectors are computed last (see EmbedPending).
 func Ingest(ctx context.Context, store Store, paths []string, opts Options) (Report, error) {
 	if opts.ChunkRunes <= 0 {
 		opts.ChunkRunes = DefaultChunkRunes
@@ -107,6 +118,9 @@ func Ingest(ctx context.Context, store Store, paths []string, opts Options) (Rep
 		opts.Now = time.Now
 	}
 	var rep Report
+	if _, ok := store.(VectorStore); opts.Embedder != nil && !ok {
+		return rep, fault.New(fault.Unsupported, "memory: the store cannot keep vectors")
+	}
 	type file struct {
 		path, kind string
 	}
@@ -222,7 +236,17 @@ func Ingest(ctx context.Context, store Store, paths []string, opts Options) (Rep
 			}
 		}
 	}
-	return rep, flush()
+	if err := flush(); err != nil {
+		return rep, err
+	}
+	if opts.Embedder != nil {
+		n, err := EmbedPending(ctx, store, opts.Embedder, EmbedOptions{Batch: opts.EmbedBatch, Progress: opts.EmbedProgress})
+		rep.Embedded = n
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
 }
 
 // dedupe keeps the first of the elements with the same key.

@@ -5,7 +5,7 @@
 // implement Store; internal/app builds a store and the CLI and tools use it through this package.
 //
 // A Store has a small required interface; retrieval methods are optional capabilities discovered by
-// type assertion (ExactSearcher, TextSearcher, and later vector and graph searchers), the way
+// type assertion (ExactSearcher, TextSearcher, VectorStore, and later graph searchers), the way
 // database/sql/driver does it, so a new kind of index never widens the contract of the others.
 package memory
 
@@ -70,7 +70,7 @@ type Hit struct {
 	// Coverage is the share of the query's information (idf-weighted terms) that the chunk contains,
 	// in [0, 1]; exact hits have coverage 1. The relevance gate uses it.
 	Coverage float64
-	// Method names the retriever that produced the hit: "exact", "text", or "fused".
+	// Method names the retriever that produced the hit: "exact", "text", "vector", or "fused".
 	Method string
 }
 

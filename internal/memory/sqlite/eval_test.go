@@ -50,6 +50,8 @@ func recallAt(ranked []string, rel map[string]bool, k int) float64 {
 
 // scifact holds the SciFact training claims and their evidence documents.
 type scifact struct {
+	// docs are the corpus's document ids in file order.
+	docs    []string
 	queries map[string]string
 	qrels   map[string]map[string]bool
 }
@@ -65,6 +67,7 @@ func loadSciFact(t testing.TB, dir string) scifact {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	var docs []string
 	for sc.Scan() {
 		var d struct {
 			ID    string `json:"_id"`
@@ -77,11 +80,12 @@ func loadSciFact(t testing.TB, dir string) scifact {
 		if err := os.WriteFile(filepath.Join(dir, d.ID+".md"), []byte("# "+d.Title+"\n\n"+d.Text+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		docs = append(docs, d.ID)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	sf := scifact{queries: map[string]string{}, qrels: map[string]map[string]bool{}}
+	sf := scifact{docs: docs, queries: map[string]string{}, qrels: map[string]map[string]bool{}}
 	qb, err := os.ReadFile(filepath.Join(root, "train-queries.jsonl"))
 	if err != nil {
 		t.Fatal(err)

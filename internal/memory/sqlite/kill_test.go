@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seance-dev/seance/internal/memory"
+	"github.com/seance-dev/seance/internal/memory/memorytest"
 )
 
 // Environment of the re-executed test binary in TestKillDuringIngest.
@@ -46,34 +46,10 @@ func TestHelperIngest(t *testing.T) {
 	os.Exit(0)
 }
 
-// writeCorpus generates n Markdown files of a few paragraphs of pseudo-random words (English and
-// Korean) under dir.
+// writeCorpus generates the shared test corpus (memorytest.WriteCorpus).
 func writeCorpus(t testing.TB, dir string, n int, seed uint64) {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, 1))
-	vocab := strings.Fields("memory ghost model token chunk engram search index store kernel tensor " +
-		"graph vector source commit heading paragraph 통제를 보상 해킹 모델이 데이터를 학습 유령을 소환 오토마타 탈로스")
-	for i := range n {
-		var b strings.Builder
-		fmt.Fprintf(&b, "---\ntitle: doc %d\n---\n# Document %d\n\n", i, i)
-		for p := range 2 + rng.IntN(4) {
-			if p == 2 {
-				fmt.Fprintf(&b, "## Section %d\n\n", p)
-			}
-			for range 30 + rng.IntN(80) {
-				b.WriteString(vocab[rng.IntN(len(vocab))])
-				b.WriteByte(' ')
-			}
-			fmt.Fprintf(&b, "serial%d-%d.\n\n", i, p)
-		}
-		sub := filepath.Join(dir, fmt.Sprintf("d%02d", i%10))
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%05d.md", i)), []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	memorytest.WriteCorpus(t, dir, n, seed)
 }
 
 // TestKillDuringIngest ingests a generated corpus in a child process, SIGKILLs it mid-way, checks

@@ -1,15 +1,15 @@
 // Package sqlite is the embedded memory store: one SQLite file (modernc.org/sqlite, pure Go, FTS5
 // built in) in WAL mode with foreign keys on. It implements memory.Store and the optional
-// memory.ExactSearcher, memory.TextSearcher, memory.Lister and memory.Statter. internal/app opens it
-// at cfg.Home/memory.db.
+// memory.ExactSearcher, memory.TextSearcher, memory.VectorStore, memory.Lister and memory.Statter.
+// internal/app opens it at cfg.Home/memory.db.
 //
 // Tables: sources (one row per file) and chunks (its passages) with provenance; chunks_fts, an FTS5
 // table over the analysed terms of each chunk (memory.Terms, stored space-separated and tokenised by
 // FTS5's ascii tokenizer so each term stays whole); ngrams, the exact-lookup index of hashed word
 // n-grams (hash, chunk) as a WITHOUT ROWID B-tree with no other index (each chunk keeps its hashes in
 // chunks.ngrams, so its rows are deleted by key; Check verifies nothing dangles); totals, the corpus
-// counts BM25 needs; and
-// schema_migrations, the applied schema versions. Every source is replaced in one transaction, so a
+// counts BM25 needs; vectors and embedders, chunk vectors per embedder keyed by text hash (vectors.go);
+// and schema_migrations, the applied schema versions. Every source is replaced in one transaction, so a
 // crash at any moment leaves either its old or its new version.
 package sqlite
 
@@ -44,6 +44,10 @@ type Store struct {
 	// and a chunk never changes, so entries stay true; entries of deleted chunks are never asked for.
 	mu      sync.Mutex
 	lengths map[int64]int32
+
+	// vmu guards vcache, the vectors of each embedder in memory for the exact scan.
+	vmu    sync.Mutex
+	vcache map[string]*vectorCache
 }
 
 // Interface guards.
@@ -54,6 +58,7 @@ var (
 	_ memory.Lister        = (*Store)(nil)
 	_ memory.Statter       = (*Store)(nil)
 	_ memory.Batcher       = (*Store)(nil)
+	_ memory.VectorStore   = (*Store)(nil)
 )
 
 // migrations are the schema versions, applied in order; never edit one that has shipped, append.
@@ -99,6 +104,19 @@ var migrations = []string{
 		terms  INTEGER NOT NULL
 	);
 	INSERT INTO totals VALUES (1, 0, 0);`,
+	// 2: vectors per embedder, keyed by the chunk text's hash (see vectors.go).
+	`CREATE INDEX chunks_hash ON chunks(hash);
+	CREATE TABLE vectors (
+		embedder TEXT NOT NULL,
+		hash     TEXT NOT NULL,
+		vec      BLOB NOT NULL, -- dim little-endian float32, unit length
+		PRIMARY KEY (embedder, hash)
+	) WITHOUT ROWID;
+	CREATE TABLE embedders (
+		name TEXT PRIMARY KEY,
+		dim  INTEGER NOT NULL,
+		gen  INTEGER NOT NULL -- bumped by every change of the embedder's vectors, so caches reload
+	);`,
 }
 
 // Open opens (creating if needed) the store at path and applies pending migrations.
@@ -115,7 +133,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// Each connection has its own page cache (up to 128 MiB); a few connections serve concurrent
 	// readers beside the one writer WAL allows.
 	db.SetMaxOpenConns(4)
-	s := &Store{db: db, path: path, k1: 0.9, b: 0.4, lengths: map[int64]int32{}}
+	s := &Store{db: db, path: path, k1: 0.9, b: 0.4, lengths: map[int64]int32{}, vcache: map[string]*vectorCache{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -492,7 +510,9 @@ func (s *Store) Stats(ctx context.Context) (memory.Stats, error) {
 
 // Check verifies the store's consistency: SQLite's integrity and foreign-key checks, FTS5's own
 // integrity check, every chunk has its source and exactly one full-text row (and no full-text row
-// lacks a chunk), every n-gram row has its chunk, and the totals match the chunks.
+// lacks a chunk), every n-gram row has its chunk, the totals match the chunks, and every vector
+// belongs to a known embedder and has its length. (Vectors no chunk uses are not an inconsistency:
+// PruneVectors removes them.)
 func (s *Store) Check(ctx context.Context) error {
 	var res string
 	if err := s.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
@@ -515,6 +535,8 @@ func (s *Store) Check(ctx context.Context) error {
 		{"chunks without a full-text row", `SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM chunks_fts f WHERE f.rowid = c.id)`},
 		{"full-text rows without a chunk", `SELECT count(*) FROM chunks_fts f WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = f.rowid)`},
 		{"n-grams without a chunk", `SELECT count(*) FROM ngrams n WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = n.chunk_id)`},
+		{"vectors of an unknown embedder", `SELECT count(*) FROM vectors v WHERE NOT EXISTS (SELECT 1 FROM embedders e WHERE e.name = v.embedder)`},
+		{"vectors of the wrong length", `SELECT count(*) FROM vectors v JOIN embedders e ON e.name = v.embedder WHERE length(v.vec) != 4 * e.dim`},
 		{"totals that differ from the chunks", `SELECT count(*) FROM totals t WHERE t.chunks != (SELECT count(*) FROM chunks)
 			OR t.terms != (SELECT coalesce(sum(nterms), 0) FROM chunks)`},
 	}

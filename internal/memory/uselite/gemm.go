@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+
+	kernels "github.com/seance-dev/seance/internal/engine/tensor"
 )
 
 // gemmParallelMin is the multiply-add count above which gemm splits the work across goroutines
@@ -11,8 +13,8 @@ import (
 var gemmParallelMin = 1 << 22
 
 // gemm computes c = a·bᵀ for row-major a [m, k], bt [n, k] and c [m, n]: every output element is a
-// dot product of two contiguous rows, summed in index order, so the result does not depend on how
-// the work is split. Large products are split by column ranges over up to GOMAXPROCS goroutines,
+// dot product of two contiguous rows computed by one call of tensor.Dot, so the result does not
+// depend on how the work is split. Large products are split by column ranges over up to GOMAXPROCS goroutines,
 // which gemm waits for.
 func gemm(m, n, k int, a, bt, c []float32) {
 	workers := runtime.GOMAXPROCS(0)
@@ -34,56 +36,22 @@ func gemm(m, n, k int, a, bt, c []float32) {
 	wg.Wait()
 }
 
-// gemmCols computes columns [lo, hi) of c = a·bᵀ in tiles of four rows by two columns, which keeps
-// eight sums in registers and loads six values per eight multiply-adds.
-func gemmCols(m, n, k int, a, bt, c []float32, lo, hi int) {
-	i := 0
-	for ; i+4 <= m; i += 4 {
-		a0, a1, a2, a3 := a[i*k:(i+1)*k], a[(i+1)*k:(i+2)*k], a[(i+2)*k:(i+3)*k], a[(i+3)*k:(i+4)*k]
-		j := lo
-		for ; j+2 <= hi; j += 2 {
-			b0, b1 := bt[j*k:(j+1)*k], bt[(j+1)*k:(j+2)*k]
-			b1, a0, a1, a2, a3 := b1[:len(b0)], a0[:len(b0)], a1[:len(b0)], a2[:len(b0)], a3[:len(b0)]
-			var s00, s01, s10, s11, s20, s21, s30, s31 float32
-			for p, x := range b0 {
-				y := b1[p]
-				v0, v1, v2, v3 := a0[p], a1[p], a2[p], a3[p]
-				s00 += v0 * x
-				s01 += v0 * y
-				s10 += v1 * x
-				s11 += v1 * y
-				s20 += v2 * x
-				s21 += v2 * y
-				s30 += v3 * x
-				s31 += v3 * y
-			}
-			c[i*n+j], c[i*n+j+1] = s00, s01
-			c[(i+1)*n+j], c[(i+1)*n+j+1] = s10, s11
-			c[(i+2)*n+j], c[(i+2)*n+j+1] = s20, s21
-			c[(i+3)*n+j], c[(i+3)*n+j+1] = s30, s31
-		}
-		for ; j < hi; j++ {
-			for r := range 4 {
-				c[(i+r)*n+j] = dot(a[(i+r)*k:(i+r+1)*k], bt[j*k:(j+1)*k])
-			}
-		}
-	}
-	for ; i < m; i++ {
-		ai := a[i*k : (i+1)*k]
-		for j := lo; j < hi; j++ {
-			c[i*n+j] = dot(ai, bt[j*k:(j+1)*k])
-		}
-	}
-}
+// gemmTile is how many rows of bt gemmCols keeps hot in cache while every row of a passes over them.
+const gemmTile = 16
 
-// dot returns the sum of x[p]·y[p] in index order.
-func dot(x, y []float32) float32 {
-	y = y[:len(x)]
-	var s float32
-	for p, v := range x {
-		s += v * y[p]
+// gemmCols computes columns [lo, hi) of c = a·bᵀ. Each element is one call of tensor.Dot (AVX2 and
+// FMA where the CPU has them) over two contiguous rows; tiles of gemmTile rows of bt stay in cache
+// while every row of a is multiplied with them.
+func gemmCols(m, n, k int, a, bt, c []float32, lo, hi int) {
+	for j0 := lo; j0 < hi; j0 += gemmTile {
+		j1 := min(j0+gemmTile, hi)
+		for i := range m {
+			ai, ci := a[i*k:(i+1)*k], c[i*n:(i+1)*n]
+			for j := j0; j < j1; j++ {
+				ci[j] = kernels.Dot(ai, bt[j*k:(j+1)*k])
+			}
+		}
 	}
-	return s
 }
 
 // packedMatMul is a matrix product whose right operand is a constant, stored transposed ([n, k])

@@ -987,29 +987,35 @@ func compileBatchMatMul(a attrs) (kernel, int, error) {
 		for _, d := range x.shape[:r-2] {
 			batch *= d
 		}
+		// Each batch's operands are copied into row-major a [m, k] and bᵀ [n, k] (a copy only when
+		// the layout differs) so that gemm reads contiguous rows.
+		var abuf, bbuf []float32
+		if adjX {
+			abuf = make([]float32, m*k)
+		}
+		if !adjY {
+			bbuf = make([]float32, n*k)
+		}
 		for b := range batch {
 			xs, ys := x.f[b*xr*xc:(b+1)*xr*xc], y.f[b*yr*yc:(b+1)*yr*yc]
-			o := out.f[b*m*n : (b+1)*m*n]
-			for i := range m {
-				for j := range n {
-					var s float32
-					for p := range k {
-						var xv, yv float32
-						if adjX {
-							xv = xs[p*xc+i]
-						} else {
-							xv = xs[i*xc+p]
-						}
-						if adjY {
-							yv = ys[j*yc+p]
-						} else {
-							yv = ys[p*yc+j]
-						}
-						s += xv * yv
+			as, bts := xs, ys
+			if adjX { // xs is [k, m]
+				for p := range k {
+					for i := range m {
+						abuf[i*k+p] = xs[p*xc+i]
 					}
-					o[i*n+j] = s
 				}
+				as = abuf
 			}
+			if !adjY { // ys is [k, n]
+				for p := range k {
+					for j := range n {
+						bbuf[j*k+p] = ys[p*yc+j]
+					}
+				}
+				bts = bbuf
+			}
+			gemm(m, n, k, as, bts, out.f[b*m*n:(b+1)*m*n])
 		}
 		return one(out), nil
 	}, 2, nil

@@ -199,3 +199,69 @@ func FuzzOps(f *testing.F) {
 		}
 	})
 }
+
+// TestBatchMatMulAdjoints checks BatchMatMul against a naive product for every combination of
+// adj_x and adj_y, over two batches of non-square matrices (integer values, so sums are exact).
+func TestBatchMatMulAdjoints(t *testing.T) {
+	const batch, m, k, n = 2, 3, 5, 4
+	xa := make([]float32, batch*m*k) // logical x[b][i][p]
+	yb := make([]float32, batch*k*n) // logical y[b][p][j]
+	for i := range xa {
+		xa[i] = float32(i%11) - 5
+	}
+	for i := range yb {
+		yb[i] = float32(i%7) - 3
+	}
+	for _, adjX := range []bool{false, true} {
+		for _, adjY := range []bool{false, true} {
+			xs, ys := make([]float32, len(xa)), make([]float32, len(yb))
+			xShape, yShape := []int{batch, m, k}, []int{batch, k, n}
+			for b := range batch {
+				for i := range m {
+					for p := range k {
+						v := xa[b*m*k+i*k+p]
+						if adjX {
+							xs[b*m*k+p*m+i] = v
+						} else {
+							xs[b*m*k+i*k+p] = v
+						}
+					}
+				}
+				for p := range k {
+					for j := range n {
+						v := yb[b*k*n+p*n+j]
+						if adjY {
+							ys[b*k*n+j*k+p] = v
+						} else {
+							ys[b*k*n+p*n+j] = v
+						}
+					}
+				}
+			}
+			if adjX {
+				xShape = []int{batch, k, m}
+			}
+			if adjY {
+				yShape = []int{batch, n, k}
+			}
+			attr := fmt.Sprintf(`{"adj_x":{"b":%v},"adj_y":{"b":%v}}`, adjX, adjY)
+			got := runOp(t, "BatchMatMul", attr, floats(xShape, xs...), floats(yShape, ys...))[0]
+			if !slices.Equal(got.shape, []int{batch, m, n}) {
+				t.Fatalf("adj %v %v: shape %v", adjX, adjY, got.shape)
+			}
+			for b := range batch {
+				for i := range m {
+					for j := range n {
+						var want float32
+						for p := range k {
+							want += xa[b*m*k+i*k+p] * yb[b*k*n+p*n+j]
+						}
+						if g := got.f[b*m*n+i*n+j]; g != want {
+							t.Fatalf("adj %v %v: [%d,%d,%d] = %v, want %v", adjX, adjY, b, i, j, g, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
