@@ -96,7 +96,7 @@ func Write(w io.Writer, opts Options) error {
 		s.Dim%s.Heads != 0 || s.Heads%s.KVHeads != 0 {
 		return fmt.Errorf("ggufgen: inconsistent shape %+v", s)
 	}
-	if _, err := gguf.Quantize(opts.Type, make([]float32, 256)); err != nil {
+	if _, err := tensor.Quantize(opts.Type, make([]float32, 256)); err != nil {
 		return fmt.Errorf("ggufgen: weight type %v: %w", opts.Type, err)
 	}
 	std := opts.Std
@@ -151,7 +151,7 @@ func Write(w io.Writer, opts Options) error {
 		for i := range x {
 			x[i] = value(i)
 		}
-		data, _ := gguf.Quantize(tensor.F32, x)
+		data, _ := tensor.Quantize(tensor.F32, x)
 		ts = append(ts, gguf.WriteTensor{Name: name, Dims: []uint64{uint64(n)}, Type: tensor.F32, Data: data})
 	}
 	one := func(int) float32 { return 1 }
@@ -204,7 +204,7 @@ func fillGaussian(dst []byte, typ tensor.Type, n int, std float64, seed uint64) 
 	for i := range x {
 		x[i] = float32(rng.NormFloat64() * std)
 	}
-	b, err := gguf.Quantize(typ, x)
+	b, err := tensor.Quantize(typ, x)
 	if err != nil {
 		return err
 	}

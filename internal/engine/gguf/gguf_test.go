@@ -53,7 +53,7 @@ func sampleFile(t testing.TB) ([]KV, []WriteTensor) {
 		{"empty", Value{TypeArray, Array{TypeInt32, []int32{}}}},
 		{"nested", Arrays([]Array{{TypeString, []string{"x", "y"}}, {TypeArray, []Array{{TypeInt32, []int32{9}}}}})},
 	}
-	f16, err := Quantize(tensor.F16, []float32{1, 2, 3, 4, 5, 6})
+	f16, err := tensor.Quantize(tensor.F16, []float32{1, 2, 3, 4, 5, 6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func sampleFile(t testing.TB) ([]KV, []WriteTensor) {
 	for i := range q8 {
 		q8[i] = float32(i) - 30
 	}
-	q8b, err := Quantize(tensor.Q8_0, q8)
+	q8b, err := tensor.Quantize(tensor.Q8_0, q8)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,51 +406,6 @@ func TestWriteRefuses(t *testing.T) {
 	}
 }
 
-func TestF16(t *testing.T) {
-	for _, x := range []float32{0, 1, -2.5, 65504, 1e-5, 6e-8, 0.1, -1e-3} {
-		h := F32ToF16(x)
-		back := F16ToF32(h)
-		if d := math.Abs(float64(back - x)); d > math.Abs(float64(x))*1e-3+6e-8 {
-			t.Errorf("%g -> %#04x -> %g", x, h, back)
-		}
-	}
-	if F32ToF16(1e6) != 0x7c00 || F32ToF16(float32(math.Inf(-1))) != 0xfc00 {
-		t.Error("overflow is not infinity")
-	}
-	// 1 + 2^-11 is halfway between 1 and the next half; ties go to even (1).
-	if h := F32ToF16(1 + 1.0/2048); h != 0x3c00 {
-		t.Errorf("tie rounding gave %#04x", h)
-	}
-	if h := F32ToF16(1 + 3.0/2048); h != 0x3c02 {
-		t.Errorf("tie rounding gave %#04x", h)
-	}
-	if b := F32ToBF16(1.5); b != 0x3fc0 {
-		t.Errorf("bf16(1.5) = %#04x", b)
-	}
-}
-
-func TestQuantizeQ8_0(t *testing.T) {
-	x := make([]float32, 32)
-	for i := range x {
-		x[i] = float32(i-16) / 8
-	}
-	b, err := Quantize(tensor.Q8_0, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := F16ToF32(binary.LittleEndian.Uint16(b))
-	for i, v := range x {
-		got := d * float32(int8(b[2+i]))
-		if math.Abs(float64(got-v)) > float64(d) {
-			t.Errorf("x[%d]=%g decodes to %g (d=%g)", i, v, got, d)
-		}
-	}
-	if _, err := Quantize(tensor.Q8_0, x[:31]); err == nil {
-		t.Error("partial block accepted")
-	}
-}
-
-// TestVersion2 checks that a version 2 file (laid out as version 3) is read.
 func TestVersion2(t *testing.T) {
 	meta, tensors := sampleFile(t)
 	var buf bytes.Buffer

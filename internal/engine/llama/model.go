@@ -413,7 +413,7 @@ func (l *loader) optVector(name string, n int) []float32 {
 		}
 	case tensor.F16:
 		for i := range out {
-			out[i] = gguf.F16ToF32(le16(data[2*i:]))
+			out[i] = tensor.F16ToF32(le16(data[2*i:]))
 		}
 	case tensor.BF16:
 		for i := range out {

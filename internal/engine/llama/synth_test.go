@@ -82,14 +82,14 @@ func randomBlocks(t *testing.T, rng *rand.Rand, typ tensor.Type, rows, cols int,
 		for blk := 0; blk < len(b); blk += map[tensor.Type]int{tensor.Q4_K: 144, tensor.Q6_K: 210}[typ] {
 			if typ == tensor.Q4_K {
 				// d and dmin: weights are d·sc·q − dmin·m with 6-bit sc, m and 4-bit q.
-				binary.LittleEndian.PutUint16(b[blk:], gguf.F32ToF16(float32(scale/200)))
-				binary.LittleEndian.PutUint16(b[blk+2:], gguf.F32ToF16(float32(scale/2000)))
+				binary.LittleEndian.PutUint16(b[blk:], tensor.F32ToF16(float32(scale/200)))
+				binary.LittleEndian.PutUint16(b[blk+2:], tensor.F32ToF16(float32(scale/2000)))
 			} else {
 				// 16 int8 scales at 192, d at 208: weights are d·sc·(q−32).
 				for j := 0; j < 16; j++ {
 					b[blk+192+j] = byte(int8(rng.IntN(33) - 16))
 				}
-				binary.LittleEndian.PutUint16(b[blk+208:], gguf.F32ToF16(float32(scale/200)))
+				binary.LittleEndian.PutUint16(b[blk+208:], tensor.F32ToF16(float32(scale/200)))
 			}
 		}
 		return b
@@ -98,7 +98,7 @@ func randomBlocks(t *testing.T, rng *rand.Rand, typ tensor.Type, rows, cols int,
 	for i := range x {
 		x[i] = float32(rng.NormFloat64() * scale)
 	}
-	b, err := gguf.Quantize(typ, x)
+	b, err := tensor.Quantize(typ, x)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func (s *spec) build(t *testing.T, seed uint64) string {
 			ff[i] = 1 + 7*rng.Float32()
 			s.refFreq[i] /= float64(ff[i])
 		}
-		b, _ := gguf.Quantize(tensor.F32, ff)
+		b, _ := tensor.Quantize(tensor.F32, ff)
 		tensors = append(tensors, gguf.WriteTensor{Name: "rope_freqs.weight", Dims: []uint64{uint64(rd / 2)}, Type: tensor.F32, Data: b})
 	}
 
@@ -204,7 +204,7 @@ func (s *spec) build(t *testing.T, seed uint64) string {
 		for i := range x {
 			x[i] = float32(center + spread*(2*rng.Float64()-1))
 		}
-		data, err := gguf.Quantize(s.ntype, x)
+		data, err := tensor.Quantize(s.ntype, x)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +213,7 @@ func (s *spec) build(t *testing.T, seed uint64) string {
 		for i := range out {
 			switch s.ntype {
 			case tensor.F16:
-				out[i] = float64(gguf.F16ToF32(binary.LittleEndian.Uint16(data[2*i:])))
+				out[i] = float64(tensor.F16ToF32(binary.LittleEndian.Uint16(data[2*i:])))
 			case tensor.BF16:
 				out[i] = float64(math.Float32frombits(uint32(binary.LittleEndian.Uint16(data[2*i:])) << 16))
 			default:
