@@ -181,24 +181,20 @@ func (s *Store) SearchText(ctx context.Context, query string, k int) ([]memory.H
 		return nil, nil
 	}
 	avgdl := total / n
-	type posting struct {
-		doc    int64
-		tf, dl float64
-	}
-	postings := make([][]posting, len(terms))
+	postings := make([][]memory.Posting, len(terms))
 	rows, err := tx.Query(ctx, `SELECT term, chunk_id, tf, dl FROM postings WHERE term = ANY($1)`, keys)
 	if err != nil {
 		return nil, fmt.Errorf("memory: postings: %w", err)
 	}
 	for rows.Next() {
 		var term string
-		var p posting
+		var p memory.Posting
 		var tf, dl int32
-		if err := rows.Scan(&term, &p.doc, &tf, &dl); err != nil {
+		if err := rows.Scan(&term, &p.Chunk, &tf, &dl); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("memory: postings: %w", err)
 		}
-		p.tf, p.dl = float64(tf), float64(dl)
+		p.TF, p.Len = float64(tf), float64(dl)
 		i := index[term]
 		postings[i] = append(postings[i], p)
 	}
@@ -206,61 +202,18 @@ func (s *Store) SearchText(ctx context.Context, query string, k int) ([]memory.H
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("memory: postings: %w", err)
 	}
-	type acc struct{ score, covered float64 }
-	scores := map[int64]*acc{}
-	var allIDF float64
+	distinct := postings[:0]
 	for i, ps := range postings {
-		if index[keys[i]] != i {
-			continue // a repeated query term counts once, as in the embedded store's rows query
-		}
-		df := float64(len(ps))
-		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-		allIDF += idf
-		for _, p := range ps {
-			a := scores[p.doc]
-			if a == nil {
-				a = &acc{}
-				scores[p.doc] = a
-			}
-			a.score += idf * p.tf * (s.k1 + 1) / (p.tf + s.k1*(1-s.b+s.b*p.dl/avgdl))
-			a.covered += idf
+		if index[keys[i]] == i { // a repeated query term counts once, as in the embedded store's rows query
+			distinct = append(distinct, ps)
 		}
 	}
-	type ranked struct {
-		id int64
-		acc
-	}
-	all := make([]ranked, 0, len(scores))
-	for id, a := range scores {
-		all = append(all, ranked{id, *a})
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].score != all[j].score {
-			return all[i].score > all[j].score
-		}
-		return all[i].id < all[j].id
-	})
-	if len(all) > k {
-		all = all[:k]
-	}
-	ids := make([]int64, len(all))
-	for i, r := range all {
-		ids[i] = r.id
-	}
-	chunks, err := readChunks(ctx, tx, ids)
+	ranked := memory.BM25{K1: s.k1, B: s.b}.Rank(distinct, n, avgdl, k)
+	chunks, err := readChunks(ctx, tx, memory.ChunkIDs(ranked))
 	if err != nil {
 		return nil, err
 	}
-	hits := make([]memory.Hit, 0, len(chunks))
-	for _, c := range chunks {
-		a := scores[c.ID]
-		cov := 0.0
-		if allIDF > 0 {
-			cov = a.covered / allIDF
-		}
-		hits = append(hits, memory.Hit{Chunk: c, Score: a.score, Coverage: cov, Method: "text"})
-	}
-	return hits, nil
+	return memory.TextHits(ranked, chunks), nil
 }
 
 // searchTSRank ranks chunks with PostgreSQL's own ts_rank over the tsvector and its GIN index, for

@@ -163,24 +163,15 @@ func (s *Store) SearchText(ctx context.Context, query string, k int) ([]memory.H
 		return nil, nil
 	}
 	avgdl := total / n
-	type acc struct {
-		score, covered float64
-	}
-	scores := map[int64]*acc{}
-	var allIDF float64
-	type posting struct {
-		doc int64
-		tf  float64
-	}
-	postings := make([][]posting, len(terms))
+	postings := make([][]memory.Posting, len(terms))
 	for i, t := range terms {
 		rows, err := s.db.QueryContext(ctx, `SELECT doc, count(*) FROM chunks_vocab WHERE term = ? GROUP BY doc`, t)
 		if err != nil {
 			return nil, fmt.Errorf("memory: postings of %q: %w", t, err)
 		}
 		for rows.Next() {
-			var p posting
-			if err := rows.Scan(&p.doc, &p.tf); err != nil {
+			var p memory.Posting
+			if err := rows.Scan(&p.Chunk, &p.TF); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("memory: postings of %q: %w", t, err)
 			}
@@ -196,11 +187,11 @@ func (s *Store) SearchText(ctx context.Context, query string, k int) ([]memory.H
 	s.mu.Lock()
 	for _, ps := range postings {
 		for _, p := range ps {
-			if n, ok := s.lengths[p.doc]; ok {
-				lengths[p.doc] = float64(n)
-			} else if _, ok := lengths[p.doc]; !ok {
-				lengths[p.doc] = -1
-				need = append(need, p.doc)
+			if n, ok := s.lengths[p.Chunk]; ok {
+				lengths[p.Chunk] = float64(n)
+			} else if _, ok := lengths[p.Chunk]; !ok {
+				lengths[p.Chunk] = -1
+				need = append(need, p.Chunk)
 			}
 		}
 	}
@@ -216,55 +207,16 @@ func (s *Store) SearchText(ctx context.Context, query string, k int) ([]memory.H
 	}
 	s.mu.Unlock()
 	for _, ps := range postings {
-		df := float64(len(ps))
-		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-		allIDF += idf
-		for _, p := range ps {
-			a := scores[p.doc]
-			if a == nil {
-				a = &acc{}
-				scores[p.doc] = a
-			}
-			dl := lengths[p.doc]
-			a.score += idf * p.tf * (s.k1 + 1) / (p.tf + s.k1*(1-s.b+s.b*dl/avgdl))
-			a.covered += idf
+		for j := range ps {
+			ps[j].Len = lengths[ps[j].Chunk]
 		}
 	}
-	type ranked struct {
-		id int64
-		acc
-	}
-	all := make([]ranked, 0, len(scores))
-	for id, a := range scores {
-		all = append(all, ranked{id, *a})
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].score != all[j].score {
-			return all[i].score > all[j].score
-		}
-		return all[i].id < all[j].id
-	})
-	if len(all) > k {
-		all = all[:k]
-	}
-	ids := make([]int64, len(all))
-	for i, r := range all {
-		ids[i] = r.id
-	}
-	chunks, err := s.chunks(ctx, ids)
+	ranked := memory.BM25{K1: s.k1, B: s.b}.Rank(postings, n, avgdl, k)
+	chunks, err := s.chunks(ctx, memory.ChunkIDs(ranked))
 	if err != nil {
 		return nil, err
 	}
-	hits := make([]memory.Hit, 0, len(chunks))
-	for _, c := range chunks {
-		a := scores[c.ID]
-		cov := 0.0
-		if allIDF > 0 {
-			cov = a.covered / allIDF
-		}
-		hits = append(hits, memory.Hit{Chunk: c, Score: a.score, Coverage: cov, Method: "text"})
-	}
-	return hits, nil
+	return memory.TextHits(ranked, chunks), nil
 }
 
 // loadLengths reads the lengths in terms of chunks.
