@@ -49,7 +49,9 @@ func Recall(ranked []string, rel map[string]bool, k int) float64 {
 // SciFact holds the SciFact training claims and their evidence documents.
 type SciFact struct {
 	// Dir holds one Markdown file per corpus document, named <id>.md.
-	Dir     string
+	Dir string
+	// Docs are the corpus's document ids in file order.
+	Docs    []string
 	Queries map[string]string
 	Qrels   map[string]map[string]bool
 }
@@ -58,8 +60,14 @@ type SciFact struct {
 // the abstract) under a temporary folder and reads the training claims and judgements.
 func LoadSciFact(t testing.TB) SciFact {
 	t.Helper()
+	return LoadSciFactInto(t, t.TempDir())
+}
+
+// LoadSciFactInto is LoadSciFact writing the documents under dir.
+func LoadSciFactInto(t testing.TB, dir string) SciFact {
+	t.Helper()
 	root := testenv.Shared(t, "evals", "scifact")
-	sf := SciFact{Dir: t.TempDir(), Queries: map[string]string{}, Qrels: map[string]map[string]bool{}}
+	sf := SciFact{Dir: dir, Queries: map[string]string{}, Qrels: map[string]map[string]bool{}}
 	f, err := os.Open(filepath.Join(root, "corpus.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +87,7 @@ func LoadSciFact(t testing.TB) SciFact {
 		if err := os.WriteFile(filepath.Join(sf.Dir, d.ID+".md"), []byte("# "+d.Title+"\n\n"+d.Text+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		sf.Docs = append(sf.Docs, d.ID)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)

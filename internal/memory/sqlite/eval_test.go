@@ -1,124 +1,20 @@
 package sqlite
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"math"
-	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/seance-dev/seance/internal/memory"
+	"github.com/seance-dev/seance/internal/memory/memorytest"
 	"github.com/seance-dev/seance/internal/testenv"
 )
 
 // sharedDir returns the shared test-data folder (see internal/testenv).
 func sharedDir(t testing.TB) string { return testenv.Shared(t) }
-
-// ranking metrics over one query: ranked document ids and the relevant set.
-func ndcgAt(ranked []string, rel map[string]bool, k int) float64 {
-	dcg := 0.0
-	for i, id := range ranked[:min(k, len(ranked))] {
-		if rel[id] {
-			dcg += 1 / math.Log2(float64(i+2))
-		}
-	}
-	idcg := 0.0
-	for i := 0; i < min(k, len(rel)); i++ {
-		idcg += 1 / math.Log2(float64(i+2))
-	}
-	if idcg == 0 {
-		return 0
-	}
-	return dcg / idcg
-}
-
-func recallAt(ranked []string, rel map[string]bool, k int) float64 {
-	found := 0
-	for _, id := range ranked[:min(k, len(ranked))] {
-		if rel[id] {
-			found++
-		}
-	}
-	return float64(found) / float64(len(rel))
-}
-
-// scifact holds the SciFact training claims and their evidence documents.
-type scifact struct {
-	// docs are the corpus's document ids in file order.
-	docs    []string
-	queries map[string]string
-	qrels   map[string]map[string]bool
-}
-
-// loadSciFact writes every corpus document as a Markdown file ("# title", then the abstract) under
-// dir and reads the training claims and judgements.
-func loadSciFact(t testing.TB, dir string) scifact {
-	root := filepath.Join(sharedDir(t), "evals", "scifact")
-	f, err := os.Open(filepath.Join(root, "corpus.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	var docs []string
-	for sc.Scan() {
-		var d struct {
-			ID    string `json:"_id"`
-			Title string `json:"title"`
-			Text  string `json:"text"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, d.ID+".md"), []byte("# "+d.Title+"\n\n"+d.Text+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		docs = append(docs, d.ID)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	sf := scifact{docs: docs, queries: map[string]string{}, qrels: map[string]map[string]bool{}}
-	qb, err := os.ReadFile(filepath.Join(root, "train-queries.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(qb)), "\n") {
-		var q struct {
-			ID   string `json:"_id"`
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal([]byte(line), &q); err != nil {
-			t.Fatal(err)
-		}
-		sf.queries[q.ID] = q.Text
-	}
-	rb, err := os.ReadFile(filepath.Join(root, "train-qrels.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, line := range strings.Split(strings.TrimSpace(string(rb)), "\n") {
-		f := strings.Split(line, "\t")
-		if i == 0 || len(f) < 3 || f[2] == "0" {
-			continue
-		}
-		if sf.qrels[f[0]] == nil {
-			sf.qrels[f[0]] = map[string]bool{}
-		}
-		sf.qrels[f[0]][f[1]] = true
-	}
-	return sf
-}
-
-// docOf maps a chunk's source path back to its SciFact document id.
-func docOf(path string) string { return strings.TrimSuffix(filepath.Base(path), ".md") }
 
 // TestSciFact ingests the SciFact corpus and checks BM25's nDCG@10 on the training claims against
 // the issue's bar (0.83), comparing with FTS5's built-in bm25().
@@ -128,7 +24,7 @@ func TestSciFact(t *testing.T) {
 	}
 	ctx := context.Background()
 	docs := t.TempDir()
-	sf := loadSciFact(t, docs)
+	sf := memorytest.LoadSciFactInto(t, docs)
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "memory.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +47,7 @@ func TestSciFact(t *testing.T) {
 			hits, err := s.SearchText(ctx, q, 100)
 			ids := make([]string, len(hits))
 			for i, h := range hits {
-				ids[i] = docOf(h.Chunk.Source)
+				ids[i] = memorytest.DocOf(h.Chunk.Source)
 			}
 			return ids, err
 		}},
@@ -163,7 +59,7 @@ func TestSciFact(t *testing.T) {
 			cs, err := s.chunks(ctx, cids)
 			ids := make([]string, len(cs))
 			for i, c := range cs {
-				ids[i] = docOf(c.Source)
+				ids[i] = memorytest.DocOf(c.Source)
 			}
 			return ids, err
 		}},
@@ -175,7 +71,7 @@ func TestSciFact(t *testing.T) {
 			var ids []string
 			for _, h := range hits {
 				if h.Coverage >= min {
-					ids = append(ids, docOf(h.Chunk.Source))
+					ids = append(ids, memorytest.DocOf(h.Chunk.Source))
 				}
 			}
 			return ids, err
@@ -190,16 +86,16 @@ func TestSciFact(t *testing.T) {
 		var ndcg, recall float64
 		var lat []time.Duration
 		n := 0
-		for qid, rel := range sf.qrels {
-			q := sf.queries[qid]
+		for qid, rel := range sf.Qrels {
+			q := sf.Queries[qid]
 			t0 := time.Now()
 			ids, err := sys.search(q)
 			lat = append(lat, time.Since(t0))
 			if err != nil {
 				t.Fatal(err)
 			}
-			ndcg += ndcgAt(ids, rel, 10)
-			recall += recallAt(ids, rel, 100)
+			ndcg += memorytest.NDCG(ids, rel, 10)
+			recall += memorytest.Recall(ids, rel, 100)
 			n++
 		}
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })

@@ -13,6 +13,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/memory"
 	"github.com/seance-dev/seance/internal/memory/embed"
+	"github.com/seance-dev/seance/internal/memory/memorytest"
 )
 
 // offTopic are questions SciFact's abstracts do not answer, for the cosine gate.
@@ -59,19 +60,19 @@ func TestSciFactHybrid(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sf := loadSciFact(t, docs)
+	sf := memorytest.LoadSciFactInto(t, docs)
 	full := os.Getenv("SEANCE_SCIFACT_FULL") != ""
 	paths := []string{docs}
 	if !full {
 		cited := map[string]bool{}
-		for _, rel := range sf.qrels {
+		for _, rel := range sf.Qrels {
 			for id := range rel {
 				cited[id] = true
 			}
 		}
 		paths = paths[:0]
 		others := 0
-		for _, id := range sf.docs {
+		for _, id := range sf.Docs {
 			if cited[id] || others < 500 {
 				if !cited[id] {
 					others++
@@ -105,8 +106,8 @@ func TestSciFactHybrid(t *testing.T) {
 	// nearest abstract is to questions the corpus does not answer.
 	var relCos, offCos []float64
 	var claimVecs [][]float32
-	for qid, rel := range sf.qrels {
-		qv, err := u.Embed(ctx, []string{sf.queries[qid]})
+	for qid, rel := range sf.Qrels {
+		qv, err := u.Embed(ctx, []string{sf.Queries[qid]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +117,7 @@ func TestSciFactHybrid(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, h := range hits {
-			if rel[docOf(h.Chunk.Source)] {
+			if rel[memorytest.DocOf(h.Chunk.Source)] {
 				relCos = append(relCos, h.Score)
 			}
 		}
@@ -189,7 +190,7 @@ func TestSciFactHybrid(t *testing.T) {
 	ids := func(hits []memory.Hit, err error) ([]string, error) {
 		out := make([]string, len(hits))
 		for i, h := range hits {
-			out[i] = docOf(h.Chunk.Source)
+			out[i] = memorytest.DocOf(h.Chunk.Source)
 		}
 		return out, err
 	}
@@ -227,8 +228,8 @@ func TestSciFactHybrid(t *testing.T) {
 			return ids(memory.Search(ctx, s, q, o))
 		}},
 	}
-	qids := make([]string, 0, len(sf.qrels))
-	for qid := range sf.qrels {
+	qids := make([]string, 0, len(sf.Qrels))
+	for qid := range sf.Qrels {
 		qids = append(qids, qid)
 	}
 	sort.Strings(qids)
@@ -238,13 +239,13 @@ func TestSciFactHybrid(t *testing.T) {
 		var lat []time.Duration
 		for _, qid := range qids {
 			t0 := time.Now()
-			got, err := sys.search(sf.queries[qid])
+			got, err := sys.search(sf.Queries[qid])
 			lat = append(lat, time.Since(t0))
 			if err != nil {
 				t.Fatal(err)
 			}
-			ndcg += ndcgAt(got, sf.qrels[qid], 10)
-			recall += recallAt(got, sf.qrels[qid], 100)
+			ndcg += memorytest.NDCG(got, sf.Qrels[qid], 10)
+			recall += memorytest.Recall(got, sf.Qrels[qid], 100)
 		}
 		slices.Sort(lat)
 		ndcgs[i], recalls[i] = ndcg/float64(len(qids)), recall/float64(len(qids))
@@ -260,12 +261,12 @@ func TestSciFactHybrid(t *testing.T) {
 		for _, vw := range []float64{0.1, 0.25, 0.5, 1} {
 			var ndcg, recall float64
 			for _, qid := range qids {
-				got, err := ids(memory.Search(ctx, s, sf.queries[qid], memory.SearchOptions{K: 100, Depth: 100, Embedder: memo, ExactWeight: ew, VectorWeight: vw}))
+				got, err := ids(memory.Search(ctx, s, sf.Queries[qid], memory.SearchOptions{K: 100, Depth: 100, Embedder: memo, ExactWeight: ew, VectorWeight: vw}))
 				if err != nil {
 					t.Fatal(err)
 				}
-				ndcg += ndcgAt(got, sf.qrels[qid], 10)
-				recall += recallAt(got, sf.qrels[qid], 100)
+				ndcg += memorytest.NDCG(got, sf.Qrels[qid], 10)
+				recall += memorytest.Recall(got, sf.Qrels[qid], 100)
 			}
 			t.Logf("hybrid with exact weight %5.2f, vector weight %4.2f (gated): nDCG@10 %.3f  recall@100 %.3f", ew, vw, ndcg/float64(len(qids)), recall/float64(len(qids)))
 		}
