@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/seance-dev/seance/internal/app"
 	"github.com/seance-dev/seance/internal/config"
 	"github.com/seance-dev/seance/internal/memory"
 )
@@ -73,16 +74,11 @@ func runMemoryAdd(ctx context.Context, e *env, args []string) error {
 	if len(paths) == 0 {
 		return fmt.Errorf("%w: memory add needs at least one PATH", errUsage)
 	}
-	a, err := e.app(config.Flags{})
+	a, store, done, err := e.openMemory(ctx)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	store, err := a.OpenMemory(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer done()
 	opts := a.MemoryIngestOptions()
 	opts.ChunkRunes, opts.MaxFileBytes = *chunk, *maxBytes
 	opts.Progress = progressPrinter(e.Err, isTerminal(e.Err))
@@ -161,16 +157,11 @@ func runMemorySearch(ctx context.Context, e *env, args []string) error {
 	if *k <= 0 {
 		return fmt.Errorf("%w: -k must be positive", errUsage)
 	}
-	a, err := e.app(config.Flags{})
+	a, store, done, err := e.openMemory(ctx)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	store, err := a.OpenMemory(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer done()
 	sopts := memory.SearchOptions{K: *k, MinCoverage: *minCov, MinCosine: *minCos}
 	if *embedWith != "" {
 		if sopts.Embedder, err = a.MemoryEmbedder(ctx, *embedWith); err != nil {
@@ -240,16 +231,11 @@ func runMemoryRm(ctx context.Context, e *env, args []string) error {
 	if len(paths) == 0 {
 		return fmt.Errorf("%w: memory rm needs a PATH", errUsage)
 	}
-	a, err := e.app(config.Flags{})
+	_, store, done, err := e.openMemory(ctx)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	store, err := a.OpenMemory(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer done()
 	total := 0
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)
@@ -272,16 +258,11 @@ func runMemoryStats(ctx context.Context, e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := e.app(config.Flags{})
+	_, store, done, err := e.openMemory(ctx)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	store, err := a.OpenMemory(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer done()
 	st, err := store.Stats(ctx)
 	if err != nil {
 		return err
@@ -299,4 +280,18 @@ func runMemoryStats(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.Out, "store    %s\nsources  %d\nchunks   %d\nn-grams  %d\nterms    %d\nsize     %s\n",
 		store.Path(), st.Sources, st.Chunks, st.NGrams, st.Terms, human(st.Bytes, "B"))
 	return nil
+}
+
+// openMemory builds the App and opens its memory store; done closes both.
+func (e *env) openMemory(ctx context.Context) (*app.App, app.MemoryStore, func(), error) {
+	a, err := e.app(config.Flags{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	store, err := a.OpenMemory(ctx)
+	if err != nil {
+		a.Close()
+		return nil, nil, nil, err
+	}
+	return a, store, func() { store.Close(); a.Close() }, nil
 }
