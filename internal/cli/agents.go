@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/seance-dev/seance/internal/config"
+	"github.com/seance-dev/seance/internal/home"
 )
 
 func init() {
@@ -31,27 +32,13 @@ type agentRow struct {
 }
 
 func runAgents(_ context.Context, e *env, args []string) error {
-	fs := e.flagSet("agents", "list")
-	asJSON := fs.Bool("json", false, "print JSON")
-	args, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(args) > 1 || (len(args) == 1 && args[0] != "list") {
-		return fmt.Errorf("%w: expected 'agents list'", errUsage)
-	}
-	a, err := e.app(config.Flags{})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	h, err := a.Home()
+	h, asJSON, err := e.homeList("agents", args)
 	if h == nil {
 		return err
 	}
 	// With validation problems the valid agents are still listed; the problems follow as the error.
 	agents := h.Agents()
-	if *asJSON {
+	if asJSON {
 		rows := make([]agentRow, 0, len(agents))
 		for _, ag := range agents {
 			s := ag.Sampling
@@ -81,4 +68,26 @@ func clip(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return dash(s)
+}
+
+// homeList parses the arguments of `NAME list [--json]` and loads the home. With validation
+// problems it returns the valid part of the home and the problems as err, so listings show what is
+// valid and then fail; without a home it returns nil and the error.
+func (e *env) homeList(name string, args []string) (*home.Home, bool, error) {
+	fs := e.flagSet(name, "list")
+	asJSON := fs.Bool("json", false, "print JSON")
+	args, err := parse(fs, args)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(args) > 1 || (len(args) == 1 && args[0] != "list") {
+		return nil, false, fmt.Errorf("%w: expected '%s list'", errUsage, name)
+	}
+	a, err := e.app(config.Flags{})
+	if err != nil {
+		return nil, false, err
+	}
+	defer a.Close()
+	h, err := a.Home()
+	return h, *asJSON, err
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/seance-dev/seance/internal/config"
 )
 
 func init() {
@@ -34,27 +32,13 @@ type budgetRow struct {
 }
 
 func runTeams(_ context.Context, e *env, args []string) error {
-	fs := e.flagSet("teams", "list")
-	asJSON := fs.Bool("json", false, "print JSON")
-	args, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(args) > 1 || (len(args) == 1 && args[0] != "list") {
-		return fmt.Errorf("%w: expected 'teams list'", errUsage)
-	}
-	a, err := e.app(config.Flags{})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	h, err := a.Home()
+	h, asJSON, err := e.homeList("teams", args)
 	if h == nil {
 		return err
 	}
 	// With validation problems the valid teams are still listed; the problems follow as the error.
 	teams := h.Teams()
-	if *asJSON {
+	if asJSON {
 		rows := make([]teamRow, 0, len(teams))
 		for _, t := range teams {
 			b := budgetRow{Tokens: t.Budget.Tokens, Parallel: t.Budget.Parallel}
