@@ -11,11 +11,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/seance-dev/seance/internal/runid"
 
 	"github.com/seance-dev/seance/internal/arena/verify"
 	"github.com/seance-dev/seance/internal/chat"
@@ -154,8 +155,6 @@ const (
 	SummaryFile = "summary.json"
 )
 
-var runIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
 // BaselineName is the name of team's compute-matched baseline: its base model's vote.
 func BaselineName(base, team string) string { return "vote(" + base + ")~" + team }
 
@@ -225,7 +224,7 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 		}
 		o.ID = NewRunID(now())
 	}
-	if !runIDRE.MatchString(o.ID) {
+	if !runid.Valid(o.ID) {
 		return nil, fault.Param("id", "run id %q: want letters, digits, '.', '_' and '-'", o.ID)
 	}
 	dir := filepath.Join(o.Dir, o.ID)
@@ -629,7 +628,7 @@ func writeSynced(path string, b []byte) error {
 
 // ReadMeta reads run id's run.json from dir.
 func ReadMeta(dir, id string) (Meta, error) {
-	if !runIDRE.MatchString(id) {
+	if !runid.Valid(id) {
 		return Meta{}, fault.Param("id", "run id %q: want letters, digits, '.', '_' and '-'", id)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, id, MetaFile))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/fault"
 	"github.com/seance-dev/seance/internal/gitrepo"
+	"github.com/seance-dev/seance/internal/runid"
 	"github.com/seance-dev/seance/internal/team"
 )
 
@@ -338,7 +339,7 @@ func TestRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !runIDRE.MatchString(r2.ID) || r2.Started.IsZero() {
+	if !runid.Valid(r2.ID) || r2.Started.IsZero() {
 		t.Errorf("generated id %q, started %v", r2.ID, r2.Started)
 	}
 	log, _ := h.Log(ctx, 2)

@@ -11,10 +11,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/seance-dev/seance/internal/runid"
 
 	"github.com/seance-dev/seance/internal/fault"
 )
@@ -42,8 +43,6 @@ type Run struct {
 	Transcript json.RawMessage `json:"transcript"`
 }
 
-var runIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
 // NewRunID returns a fresh run id: the UTC time and a random suffix ("20261122-071900-3f9a2c1b").
 func NewRunID(t time.Time) string {
 	var b [4]byte
@@ -64,7 +63,7 @@ func (h *Home) SaveRun(ctx context.Context, meta RunMeta, transcript any) (*Run,
 	if meta.ID == "" {
 		meta.ID = NewRunID(meta.Started)
 	}
-	if !runIDRE.MatchString(meta.ID) {
+	if !runid.Valid(meta.ID) {
 		return nil, fault.Param("id", "run id %q: want letters, digits, '.', '_' and '-'", meta.ID)
 	}
 	var raw json.RawMessage
@@ -184,7 +183,7 @@ func (h *Home) readRun(rel string) (*Run, error) {
 
 // ShowRun returns the saved run id with its transcript and the commit that recorded it.
 func (h *Home) ShowRun(ctx context.Context, id string) (*Run, error) {
-	if !runIDRE.MatchString(id) {
+	if !runid.Valid(id) {
 		return nil, fault.Param("id", "run id %q: want letters, digits, '.', '_' and '-'", id)
 	}
 	rel, err := h.findRun(id)

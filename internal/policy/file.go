@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seance-dev/seance/internal/runid"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/seance-dev/seance/internal/fault"
@@ -39,9 +41,8 @@ type file struct {
 }
 
 var (
-	agentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	hostName  = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
-	toolName  = regexp.MustCompile(`^(\*|[A-Za-z0-9_.-]{1,64})$`)
+	hostName = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+	toolName = regexp.MustCompile(`^(\*|[A-Za-z0-9_.-]{1,64})$`)
 )
 
 // Parse reads a policy from YAML; name (the file name) is used in messages and, without its
@@ -90,7 +91,7 @@ func (f file) policy() (Policy, error) {
 
 // Validate checks the policy's names, patterns and modes.
 func (p *Policy) Validate() error {
-	if !agentName.MatchString(p.Agent) {
+	if !validAgent(p.Agent) {
 		return fmt.Errorf("agent %q: want letters, digits, '.', '_' or '-'", p.Agent)
 	}
 	for _, list := range []struct {
@@ -209,3 +210,6 @@ func formatDuration(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// validAgent reports whether s can be an agent name in a policy: 1 to 64 of [A-Za-z0-9._-].
+func validAgent(s string) bool { return runid.Name(s, 64) }

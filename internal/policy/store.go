@@ -363,7 +363,7 @@ var ErrUnknownRequest = errors.New("no such request")
 // memory (a restart forgets them; the audit log keeps the record). Deciding is for a person: Grant or
 // Deny, through a CLI prompt or an HTTP endpoint; the agent waits with Wait.
 func (s *Store) Request(ctx context.Context, agent, run string, c Capability, reason string) (Request, error) {
-	if !agentName.MatchString(agent) {
+	if !validAgent(agent) {
 		return Request{}, fault.Param("agent", "agent %q is not a valid name", agent)
 	}
 	switch c.Kind {

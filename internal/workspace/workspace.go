@@ -19,10 +19,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/seance-dev/seance/internal/runid"
 
 	"github.com/seance-dev/seance/internal/fault"
 	"github.com/seance-dev/seance/internal/gitrepo"
@@ -100,11 +101,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Workspace, error) {
 // Dir returns the workspace folder (absolute).
 func (w *Workspace) Dir() string { return w.dir }
 
-var runID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
 // Branch returns the branch name of run id.
 func Branch(id string) (string, error) {
-	if !runID.MatchString(id) || strings.Contains(id, "..") || strings.HasSuffix(id, ".lock") || strings.HasSuffix(id, ".") {
+	if !runid.Valid(id) || strings.Contains(id, "..") || strings.HasSuffix(id, ".lock") || strings.HasSuffix(id, ".") {
 		return "", fault.Param("run", "run id %q: want letters, digits, '.', '_' or '-'", id)
 	}
 	return RunBranchPrefix + id, nil
