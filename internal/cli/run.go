@@ -115,46 +115,57 @@ func runTeam(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
-// live prints a run's events for a person: members starting and finishing, rounds, tallies.
+// live prints a run's events for a person: members starting and finishing, rounds, tallies; the
+// events of a nested team indented under the member that runs it.
 func live(w io.Writer, ch <-chan team.Event) {
 	for ev := range ch {
-		who := ev.Member
-		if ev.Role != "" {
-			who += " (" + ev.Role + ")"
+		io.WriteString(w, eventLine(ev, ""))
+	}
+}
+
+// eventLine formats one event (and a nested team's event, recursively) for live, or "" for events a
+// person does not need to see (deltas).
+func eventLine(ev team.Event, indent string) string {
+	who := ev.Member
+	if ev.Role != "" {
+		who += " (" + ev.Role + ")"
+	}
+	if ev.Round > 0 {
+		who += fmt.Sprintf(" round %d", ev.Round)
+	}
+	switch ev.Kind {
+	case team.RunStarted:
+		return fmt.Sprintf("%s▶ %s · %s\n", indent, ev.Team, ev.Pattern)
+	case team.MemberStarted:
+		return fmt.Sprintf("%s  … %s\n", indent, who)
+	case team.MemberFinished:
+		if ev.Error != "" {
+			return fmt.Sprintf("%s  ✗ %s: %s\n", indent, who, ev.Error)
 		}
-		if ev.Round > 0 {
-			who += fmt.Sprintf(" round %d", ev.Round)
+		tokens := 0
+		if ev.Usage != nil {
+			tokens = ev.Usage.CompletionTokens
 		}
-		switch ev.Kind {
-		case team.RunStarted:
-			fmt.Fprintf(w, "▶ %s · %s\n", ev.Team, ev.Pattern)
-		case team.MemberStarted:
-			fmt.Fprintf(w, "  … %s\n", who)
-		case team.MemberFinished:
-			if ev.Error != "" {
-				fmt.Fprintf(w, "  ✗ %s: %s\n", who, ev.Error)
-				continue
-			}
-			tokens := 0
-			if ev.Usage != nil {
-				tokens = ev.Usage.CompletionTokens
-			}
-			fmt.Fprintf(w, "  ✓ %s · %d tokens · %s\n", who, tokens, oneLine(ev.Text, 70))
-		case team.RoundFinished:
-			fmt.Fprintf(w, "  ── round %d done\n", ev.Round)
-		case team.RouteChosen:
-			fmt.Fprintf(w, "  → routed to %s\n", ev.Text)
-		case team.VoteTally:
-			if ev.Tally != nil {
-				b, _ := json.Marshal(ev.Tally)
-				fmt.Fprintf(w, "  ∑ tally %s\n", b)
-			}
-		case team.BudgetExceeded:
-			fmt.Fprintf(w, "  ! budget exceeded: %s\n", strings.Join(ev.Reasons, "; "))
-		case team.RunFinished:
-			fmt.Fprintf(w, "■ done\n")
+		return fmt.Sprintf("%s  ✓ %s · %d tokens · %s\n", indent, who, tokens, oneLine(ev.Text, 70))
+	case team.RoundFinished:
+		return fmt.Sprintf("%s  ── round %d done\n", indent, ev.Round)
+	case team.RouteChosen:
+		return fmt.Sprintf("%s  → routed to %s\n", indent, ev.Text)
+	case team.VoteTally:
+		if ev.Tally != nil {
+			b, _ := json.Marshal(ev.Tally)
+			return fmt.Sprintf("%s  ∑ tally %s\n", indent, b)
+		}
+	case team.BudgetExceeded:
+		return fmt.Sprintf("%s  ! budget exceeded: %s\n", indent, strings.Join(ev.Reasons, "; "))
+	case team.RunFinished:
+		return fmt.Sprintf("%s■ done\n", indent)
+	case team.Nested:
+		if ev.Nested != nil {
+			return eventLine(*ev.Nested, indent+"  │ ")
 		}
 	}
+	return ""
 }
 
 func oneLine(s string, n int) string {

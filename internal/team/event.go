@@ -19,6 +19,9 @@ const (
 	RouteChosen    EventKind = "route_chosen"
 	BudgetExceeded EventKind = "budget_exceeded"
 	RunFinished    EventKind = "run_finished"
+	// Nested carries an event of a team that is itself a member (in Event.Nested), live only: the
+	// transcript holds the nested run whole, in its call's Sub.
+	Nested EventKind = "nested"
 )
 
 // Event is one step of a run, as shown live (SSE, `seance run --events`) and saved in the transcript.
@@ -55,16 +58,24 @@ type Event struct {
 	// Partial and Reasons are set on run_finished and budget_exceeded.
 	Partial bool     `json:"partial,omitempty"`
 	Reasons []string `json:"reasons,omitempty"`
+	// Nested is the nested team's own event (kind nested); Step and Member name the outer call that
+	// runs the nested team. Nested events may nest again.
+	Nested *Event `json:"nested,omitempty"`
 }
 
 // Publisher fans a run's events out to subscribers without ever blocking the run: each subscriber has a
 // buffered channel, and one whose buffer is full when an event arrives is dropped (its channel closed)
-// and counted. It keeps every event except member deltas for late subscribers and the transcript.
+// and counted. It keeps every event except member deltas and nested events for late subscribers and
+// the transcript.
 // It is safe for concurrent use.
 type Publisher struct {
 	run   string
 	start time.Time
 	now   func() time.Time
+
+	// tap, when set, receives every stamped event in order (a nested run's events, forwarded to
+	// the outer run); it is called with the lock held, so it must not publish here.
+	tap func(Event)
 
 	mu      sync.Mutex
 	seq     int64
@@ -92,8 +103,11 @@ func (p *Publisher) Publish(e Event) Event {
 	e.Time = p.now()
 	e.Elapsed = e.Time.Sub(p.start)
 	e.Run = p.run
-	if e.Kind != MemberDelta {
+	if e.Kind != MemberDelta && e.Kind != Nested {
 		p.kept = append(p.kept, e)
+	}
+	if p.tap != nil {
+		p.tap(e)
 	}
 	live := p.subs[:0]
 	for _, ch := range p.subs {
@@ -148,7 +162,7 @@ func (p *Publisher) Dropped() int {
 	return p.dropped
 }
 
-// Events returns the kept events (all but member deltas) published so far.
+// Events returns the kept events (all but member deltas and nested events) published so far.
 func (p *Publisher) Events() []Event {
 	p.mu.Lock()
 	defer p.mu.Unlock()

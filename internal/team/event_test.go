@@ -111,3 +111,67 @@ func TestRunEventsLive(t *testing.T) {
 		t.Fatalf("json %s %v", b, err)
 	}
 }
+
+// A nested team's events reach the outer run's live stream as nested events naming the outer call,
+// in order, but stay out of the outer transcript (which holds the nested run whole).
+func TestNestedTeamEventsAreForwarded(t *testing.T) {
+	c := newCast().
+		add("s1", &fake{name: "s1", fn: answer("answer is 3")}, nil).
+		add("s2", &fake{name: "s2", fn: answer("answer is 3")}, nil)
+	inner := mustTeam(t, Team{Name: "voters", Pattern: Vote, Members: []string{"s1", "s2"},
+		Params: json.RawMessage(`{"samples":2,"extract":"number"}`)}, c)
+	c.add("voters", inner, nil).add("agg", &fake{name: "agg", fn: answer("final")}, nil)
+	var (
+		wg     sync.WaitGroup
+		events []Event
+	)
+	outer, err := New(Team{Name: "outer", Pattern: MoA, Members: []string{"voters", "agg"}}, c.resolve, Options{
+		Observe: func(r *Run) {
+			ch, _ := r.Subscribe(4096)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for e := range ch {
+					events = append(events, e)
+				}
+			}()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := outer.Run(context.Background(), ask("q"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	var kinds []EventKind
+	innerRun := ""
+	for _, e := range events {
+		if e.Kind != Nested {
+			continue
+		}
+		if e.Nested == nil || e.Member != "voters" || e.Step == 0 {
+			t.Fatalf("nested event without its outer call: %+v", e)
+		}
+		if innerRun == "" {
+			innerRun = e.Nested.Run
+		}
+		if e.Nested.Run != innerRun || e.Nested.Run == res.Run {
+			t.Fatalf("nested event of run %q (inner %q, outer %q)", e.Nested.Run, innerRun, res.Run)
+		}
+		kinds = append(kinds, e.Nested.Kind)
+	}
+	if len(kinds) < 4 || kinds[0] != RunStarted || kinds[len(kinds)-1] != RunFinished || !slices.Contains(kinds, VoteTally) {
+		t.Fatalf("nested kinds %v", kinds)
+	}
+	call := callsOf(res, "voters", "proposer")[0]
+	if call.Sub == nil || call.Sub.Run != innerRun {
+		t.Fatalf("the transcript's nested run %+v, forwarded run %q", call.Sub, innerRun)
+	}
+	for _, e := range res.Events {
+		if e.Kind == Nested {
+			t.Fatalf("the transcript keeps a nested event: %+v", e)
+		}
+	}
+}

@@ -378,9 +378,13 @@ func (r *run) call(s step) reply {
 		text   strings.Builder
 		deltas int
 		first  time.Time
-		sink   = &subResult{}
-		ctx    = r.ctx
-		start  = time.Now()
+		sink   = &subResult{forward: func(inner Event) {
+			nested := ev
+			nested.Kind, nested.Nested = Nested, &inner
+			r.pub.Publish(nested)
+		}}
+		ctx   = r.ctx
+		start = time.Now()
 	)
 	if err == nil {
 		if t := r.spec.Budget.MemberTimeout; t > 0 {

@@ -88,7 +88,11 @@ func ObserveRuns(ctx context.Context, observe func(*Run)) context.Context {
 // subKey carries a *subResult sink to a member that is itself a team.
 type subKey struct{}
 
-type subResult struct{ res *Result }
+type subResult struct {
+	res *Result
+	// forward receives the nested run's events, to be published by the outer run.
+	forward func(Event)
+}
 
 // Chat runs the team on req. The final stage streams through stream; the Response's Usage sums every
 // member call. A run that produced an answer without all of its work (a failed member, a budget cut)
@@ -116,6 +120,9 @@ func (m *Model) Run(ctx context.Context, req *chat.Request, stream chat.StreamFu
 	ctx = context.WithValue(ctx, subKey{}, (*subResult)(nil))
 
 	r := newRun(ctx, m, req, stream)
+	if sink != nil {
+		r.pub.tap = sink.forward
+	}
 	handle := &Run{ID: r.id, Team: m.spec.Name, pub: r.pub}
 	if m.opts.Observe != nil {
 		m.opts.Observe(handle)
