@@ -13,6 +13,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/llm/remote"
 	"github.com/seance-dev/seance/internal/llm/retry"
 	"github.com/seance-dev/seance/internal/llm/toolcalls"
 )
@@ -265,7 +266,7 @@ func (c *Client) readReply(ctx context.Context, r io.Reader, req *chat.Request, 
 		}
 		if ch.Error != "" {
 			msg := c.redact(ch.Error)
-			return nil, fault.New(classify(500, msg), "ollama error: %s", msg)
+			return nil, fault.New(remote.Classify(500, msg), "ollama error: %s", msg)
 		}
 		if err := a.add(&ch, start); err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seance-dev/seance/internal/chat"
+	"github.com/seance-dev/seance/internal/llm/llmtest"
 )
 
 // FuzzReadReply feeds arbitrary bytes to the NDJSON reader: no panics, and an accepted reply matches
@@ -22,13 +23,13 @@ func FuzzReadReply(f *testing.F) {
 	}
 	req := &chat.Request{Tools: []chat.ToolSpec{{Name: "get_weather"}}}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var rec recorder
-		resp, err := c.readReply(context.Background(), bytes.NewReader(data), req, rec.fn, time.Now())
+		var rec llmtest.Recorder
+		resp, err := c.readReply(context.Background(), bytes.NewReader(data), req, rec.Stream, time.Now())
 		if err != nil {
 			return
 		}
-		if len(resp.Message.ToolCalls) == 0 && rec.content() != resp.Message.Content {
-			t.Fatalf("streamed %q but replied %q", rec.content(), resp.Message.Content)
+		if len(resp.Message.ToolCalls) == 0 && rec.Content() != resp.Message.Content {
+			t.Fatalf("streamed %q but replied %q", rec.Content(), resp.Message.Content)
 		}
 	})
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/fault"
 	"github.com/seance-dev/seance/internal/llm"
+	"github.com/seance-dev/seance/internal/llm/remote"
 )
 
 // Defaults for Options fields left zero.
@@ -74,6 +75,7 @@ type Options struct {
 
 // Client is an llm.Model backed by an Ollama server. It is safe for concurrent use.
 type Client struct {
+	srv        remote.Server // the shared HTTP transport
 	base       string
 	model      string
 	numCtx     int
@@ -128,6 +130,7 @@ func New(opts Options) (*Client, error) {
 	if c.hc == nil {
 		c.hc = &http.Client{}
 	}
+	c.srv = remote.Server{HTTP: c.hc, Name: "ollama", APIKey: c.apiKey, URL: func(path string) string { return c.base + path }, CtxError: c.ctxError}
 	switch {
 	case c.maxRetries == 0:
 		c.maxRetries = DefaultMaxRetries
@@ -253,9 +256,5 @@ func (c *Client) ctxError(ctx context.Context, op string) error {
 	return fmt.Errorf("ollama %s: %w", op, ctx.Err())
 }
 
-func (c *Client) redact(s string) string {
-	if len(c.apiKey) >= 4 {
-		s = strings.ReplaceAll(s, c.apiKey, "[redacted]")
-	}
-	return s
-}
+// redact removes the API key from s.
+func (c *Client) redact(s string) string { return c.srv.Redact(s) }

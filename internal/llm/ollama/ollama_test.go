@@ -23,38 +23,6 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-type recorder struct{ deltas []chat.Delta }
-
-func (r *recorder) fn(d chat.Delta) error { r.deltas = append(r.deltas, d); return nil }
-
-func (r *recorder) content() string {
-	var b strings.Builder
-	for _, d := range r.deltas {
-		b.WriteString(d.Content)
-	}
-	return b.String()
-}
-
-func (r *recorder) calls() []chat.ToolCall {
-	var out []chat.ToolCall
-	for _, d := range r.deltas {
-		for _, tc := range d.ToolCalls {
-			for len(out) <= tc.Index {
-				out = append(out, chat.ToolCall{})
-			}
-			c := &out[tc.Index]
-			if tc.ID != "" {
-				c.ID = tc.ID
-			}
-			if tc.Name != "" {
-				c.Name = tc.Name
-			}
-			c.Arguments += tc.Arguments
-		}
-	}
-	return out
-}
-
 func replayClient(t *testing.T, fixture string, opts Options) (*Client, *llmtest.Server) {
 	t.Helper()
 	srv := llmtest.Replay(t, llmtest.LoadFixture(t, filepath.Join("testdata", fixture)))
@@ -71,14 +39,14 @@ var hello = []chat.Message{{Role: chat.User, Content: "Hello"}}
 
 func TestShowThenStream(t *testing.T) {
 	c, srv := replayClient(t, "show_then_stream.txtar", Options{Model: "llama3.2:1b", KeepAlive: "10m"})
-	var rec recorder
+	var rec llmtest.Recorder
 	req := &chat.Request{Messages: hello, Sampling: chat.Sampling{Temperature: ptr(0.2)}, MaxTokens: 64, Stop: []string{"END"}}
-	resp, err := c.Chat(context.Background(), req, rec.fn)
+	resp, err := c.Chat(context.Background(), req, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Message.Content != "Hello! How can I help?" || rec.content() != resp.Message.Content {
-		t.Errorf("content %q, streamed %q", resp.Message.Content, rec.content())
+	if resp.Message.Content != "Hello! How can I help?" || rec.Content() != resp.Message.Content {
+		t.Errorf("content %q, streamed %q", resp.Message.Content, rec.Content())
 	}
 	if resp.FinishReason != chat.FinishStop || resp.Usage.PromptTokens != 26 || resp.Usage.CompletionTokens != 7 {
 		t.Errorf("response = %+v", resp)
@@ -127,7 +95,7 @@ func TestShowIsAskedOnce(t *testing.T) {
 
 func TestStreamToolCalls(t *testing.T) {
 	c, _ := replayClient(t, "stream_tool_calls.txtar", Options{Model: "qwen2.5:0.5b", NumCtx: 4096})
-	var rec recorder
+	var rec llmtest.Recorder
 	resp, err := c.Chat(context.Background(), &chat.Request{
 		Messages: []chat.Message{
 			{Role: chat.User, Content: "weather?"},
@@ -135,7 +103,7 @@ func TestStreamToolCalls(t *testing.T) {
 			{Role: chat.Tool, ToolCallID: "call_p", Content: "sunny"},
 		},
 		Tools: []chat.ToolSpec{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}},
-	}, rec.fn)
+	}, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +111,8 @@ func TestStreamToolCalls(t *testing.T) {
 		{ID: "call_0", Name: "get_weather", Arguments: `{"city":"Oslo"}`},
 		{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Rome","days":2}`},
 	}
-	if !reflect.DeepEqual(resp.Message.ToolCalls, want) || !reflect.DeepEqual(rec.calls(), want) {
-		t.Errorf("calls = %+v, streamed %+v", resp.Message.ToolCalls, rec.calls())
+	if !reflect.DeepEqual(resp.Message.ToolCalls, want) || !reflect.DeepEqual(rec.ToolCalls(), want) {
+		t.Errorf("calls = %+v, streamed %+v", resp.Message.ToolCalls, rec.ToolCalls())
 	}
 	if resp.FinishReason != chat.FinishToolCalls || resp.Usage.PromptTokens != 140 {
 		t.Errorf("response = %+v", resp)
@@ -182,20 +150,20 @@ func TestErrorNotFound(t *testing.T) {
 
 func TestStreamErrorMidway(t *testing.T) {
 	c, srv := replayClient(t, "stream_error_midway.txtar", Options{Model: "m", NumCtx: 2048})
-	var rec recorder
-	_, err := c.Chat(context.Background(), &chat.Request{Messages: hello}, rec.fn)
+	var rec llmtest.Recorder
+	_, err := c.Chat(context.Background(), &chat.Request{Messages: hello}, rec.Stream)
 	if fault.CodeOf(err) != fault.Upstream || !strings.Contains(fault.Message(err), "unexpected EOF") {
 		t.Fatalf("err = %v (code %q)", err, fault.CodeOf(err))
 	}
-	if rec.content() != "Once" || srv.Served() != 1 {
-		t.Errorf("streamed %q, served %d", rec.content(), srv.Served())
+	if rec.Content() != "Once" || srv.Served() != 1 {
+		t.Errorf("streamed %q, served %d", rec.Content(), srv.Served())
 	}
 }
 
 func TestStreamTextToolCallRepaired(t *testing.T) {
 	c, _ := replayClient(t, "stream_text_tool_call.txtar", Options{Model: "tiny", NumCtx: 2048})
-	var rec recorder
-	resp, err := c.Chat(context.Background(), &chat.Request{Messages: hello, Tools: []chat.ToolSpec{{Name: "get_weather"}}}, rec.fn)
+	var rec llmtest.Recorder
+	resp, err := c.Chat(context.Background(), &chat.Request{Messages: hello, Tools: []chat.ToolSpec{{Name: "get_weather"}}}, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,8 +171,8 @@ func TestStreamTextToolCallRepaired(t *testing.T) {
 	if !reflect.DeepEqual(resp.Message.ToolCalls, want) || resp.Message.Content != "" || resp.FinishReason != chat.FinishToolCalls {
 		t.Errorf("response = %+v", resp)
 	}
-	if rec.content() != "" || !reflect.DeepEqual(rec.calls(), want) {
-		t.Errorf("streamed content %q, calls %+v", rec.content(), rec.calls())
+	if rec.Content() != "" || !reflect.DeepEqual(rec.ToolCalls(), want) {
+		t.Errorf("streamed content %q, calls %+v", rec.Content(), rec.ToolCalls())
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/llm/llmtest"
 )
 
 const secretKey = "ollama-proxy-SECRET-42"
@@ -73,15 +74,15 @@ func TestOpenerDefaultsKeyAndLogprobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec recorder
-	resp, err := m.Chat(context.Background(), &chat.Request{Messages: hello, Logprobs: true, TopLogprobs: 2}, rec.fn)
+	var rec llmtest.Recorder
+	resp, err := m.Chat(context.Background(), &chat.Request{Messages: hello, Logprobs: true, TopLogprobs: 2}, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if auth != "Bearer "+secretKey {
 		t.Errorf("Authorization = %q", auth)
 	}
-	if len(resp.Logprobs) != 1 || len(resp.Logprobs[0].Top) != 2 || string(resp.Logprobs[0].Top[1].Bytes) != "B" || len(rec.deltas[0].Logprobs) != 1 {
+	if len(resp.Logprobs) != 1 || len(resp.Logprobs[0].Top) != 2 || string(resp.Logprobs[0].Top[1].Bytes) != "B" || len(rec.Deltas()[0].Logprobs) != 1 {
 		t.Errorf("logprobs = %+v", resp.Logprobs)
 	}
 	if info := m.(*Client).Describe(); info.ID != "m:tag" || info.ContextLength != 3000 || info.Backend != "ollama" {
@@ -100,8 +101,8 @@ func TestBrokenReplyBeforeOutputIsRetried(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _ := New(Options{BaseURL: srv.URL, Model: "m", NumCtx: 1, RetryDelay: time.Millisecond})
-	var rec recorder
-	resp, err := c.Chat(context.Background(), &chat.Request{Messages: hello}, rec.fn)
+	var rec llmtest.Recorder
+	resp, err := c.Chat(context.Background(), &chat.Request{Messages: hello}, rec.Stream)
 	if err != nil || resp.Message.Content != "ok" || calls.Load() != 2 {
 		t.Fatalf("resp %+v err %v calls %d", resp, err, calls.Load())
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/llm/remote"
 	"github.com/seance-dev/seance/internal/llm/retry"
 	"github.com/seance-dev/seance/internal/llm/toolcalls"
 )
@@ -144,7 +145,7 @@ func (c *Client) mayRepair(req *chat.Request) bool {
 // inBandError classifies an error a server reports inside a 200 reply or a stream.
 func (c *Client) inBandError(msg, typ string) error {
 	msg = c.redact(msg)
-	return fault.New(classify(500, msg, typ), "model server error: %s", msg)
+	return fault.New(remote.Classify(500, msg+" "+typ), "model server error: %s", msg)
 }
 
 // readStream consumes a server-sent event stream. Failures before the first delta reached the
@@ -171,7 +172,7 @@ func (c *Client) readStream(ctx context.Context, r io.Reader, req *chat.Request,
 			break
 		}
 		if ev.event == "error" {
-			msg, typ := upstreamError(ev.data)
+			msg, typ := remote.ErrorMessage(ev.data)
 			return nil, c.inBandError(msg, typ)
 		}
 		chunks, err := decodeChunks(ev.data)

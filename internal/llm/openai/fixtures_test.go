@@ -18,40 +18,6 @@ func ptr[T any](v T) *T { return &v }
 var weatherTool = chat.ToolSpec{Name: "get_weather",
 	Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}
 
-// recorder collects streamed deltas.
-type recorder struct{ deltas []chat.Delta }
-
-func (r *recorder) fn(d chat.Delta) error { r.deltas = append(r.deltas, d); return nil }
-
-func (r *recorder) content() string {
-	var b strings.Builder
-	for _, d := range r.deltas {
-		b.WriteString(d.Content)
-	}
-	return b.String()
-}
-
-// toolCalls reassembles streamed tool-call deltas the way a client would: by Index.
-func (r *recorder) toolCalls() []chat.ToolCall {
-	var calls []chat.ToolCall
-	for _, d := range r.deltas {
-		for _, tc := range d.ToolCalls {
-			for len(calls) <= tc.Index {
-				calls = append(calls, chat.ToolCall{})
-			}
-			c := &calls[tc.Index]
-			if tc.ID != "" {
-				c.ID = tc.ID
-			}
-			if tc.Name != "" {
-				c.Name = tc.Name
-			}
-			c.Arguments += tc.Arguments
-		}
-	}
-	return calls
-}
-
 func replayClient(t *testing.T, fixture string, opts Options) (*Client, *llmtest.Server) {
 	t.Helper()
 	srv := llmtest.Replay(t, llmtest.LoadFixture(t, filepath.Join("testdata", fixture)))
@@ -68,22 +34,22 @@ func replayClient(t *testing.T, fixture string, opts Options) (*Client, *llmtest
 
 func TestFixtureLlamaCppStreamText(t *testing.T) {
 	c, srv := replayClient(t, "llamacpp_stream_text.txtar", Options{Model: "qwen2.5-0.5b-instruct"})
-	var rec recorder
+	var rec llmtest.Recorder
 	resp, err := c.Chat(context.Background(), &chat.Request{
 		Model:     "ignored-because-options-name-one",
 		Messages:  []chat.Message{{Role: chat.System, Content: "Be brief."}, {Role: chat.User, Content: "Say hi"}},
 		Sampling:  chat.Sampling{Temperature: ptr(0.0), Seed: ptr(int64(7))},
 		MaxTokens: 16,
 		Stop:      []string{"\n\n"},
-	}, rec.fn)
+	}, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.content(); got != "Hi there!" {
+	if got := rec.Content(); got != "Hi there!" {
 		t.Errorf("streamed content = %q", got)
 	}
-	if len(rec.deltas) != 3 {
-		t.Errorf("got %d deltas, want 3 (the role-only and final chunks carry no delta)", len(rec.deltas))
+	if len(rec.Deltas()) != 3 {
+		t.Errorf("got %d deltas, want 3 (the role-only and final chunks carry no delta)", len(rec.Deltas()))
 	}
 	if resp.Message.Content != "Hi there!" || resp.Message.Role != chat.Assistant || resp.FinishReason != chat.FinishStop {
 		t.Errorf("response = %+v", resp)
@@ -105,13 +71,13 @@ func TestFixtureLlamaCppStreamText(t *testing.T) {
 
 func TestFixtureVLLMStreamCRLFComments(t *testing.T) {
 	c, _ := replayClient(t, "vllm_stream_crlf_comments.txtar", Options{Model: "Qwen/Qwen2.5-1.5B-Instruct"})
-	var rec recorder
-	resp, err := c.Chat(context.Background(), &chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "hi"}}}, rec.fn)
+	var rec llmtest.Recorder
+	resp, err := c.Chat(context.Background(), &chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "hi"}}}, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Message.Content != "Bonjour le monde" || rec.content() != "Bonjour le monde" {
-		t.Errorf("content = %q, streamed %q", resp.Message.Content, rec.content())
+	if resp.Message.Content != "Bonjour le monde" || rec.Content() != "Bonjour le monde" {
+		t.Errorf("content = %q, streamed %q", resp.Message.Content, rec.Content())
 	}
 	if resp.FinishReason != chat.FinishStop {
 		t.Errorf("finish = %q", resp.FinishReason)
@@ -123,12 +89,12 @@ func TestFixtureVLLMStreamCRLFComments(t *testing.T) {
 
 func TestFixtureParallelCallsAllIndexZero(t *testing.T) {
 	c, _ := replayClient(t, "vllm_stream_parallel_index0.txtar", Options{Model: "m"})
-	var rec recorder
+	var rec llmtest.Recorder
 	resp, err := c.Chat(context.Background(), &chat.Request{
 		Messages:   []chat.Message{{Role: chat.User, Content: "weather and time"}},
 		Tools:      []chat.ToolSpec{weatherTool, {Name: "get_time", Description: "Current time"}},
 		ToolChoice: chat.ToolChoice{Mode: chat.ToolChoiceAuto},
-	}, rec.fn)
+	}, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +106,7 @@ func TestFixtureParallelCallsAllIndexZero(t *testing.T) {
 	if !reflect.DeepEqual(resp.Message.ToolCalls, want) {
 		t.Errorf("tool calls = %+v\nwant %+v", resp.Message.ToolCalls, want)
 	}
-	streamed := rec.toolCalls()
+	streamed := rec.ToolCalls()
 	if len(streamed) != 3 {
 		t.Fatalf("streamed %d calls, want 3: %+v", len(streamed), streamed)
 	}
@@ -159,12 +125,12 @@ func TestFixtureParallelCallsAllIndexZero(t *testing.T) {
 
 func TestFixtureMissingIDsObjectArguments(t *testing.T) {
 	c, _ := replayClient(t, "stream_missing_ids_object_args.txtar", Options{})
-	var rec recorder
+	var rec llmtest.Recorder
 	resp, err := c.Chat(context.Background(), &chat.Request{
 		Model:    "local",
 		Messages: []chat.Message{{Role: chat.User, Content: "x"}},
 		Tools:    []chat.ToolSpec{weatherTool, {Name: "get_time"}},
-	}, rec.fn)
+	}, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +141,8 @@ func TestFixtureMissingIDsObjectArguments(t *testing.T) {
 	if !reflect.DeepEqual(resp.Message.ToolCalls, want) {
 		t.Errorf("tool calls = %+v\nwant %+v", resp.Message.ToolCalls, want)
 	}
-	if !reflect.DeepEqual(rec.toolCalls(), want) {
-		t.Errorf("streamed calls = %+v", rec.toolCalls())
+	if !reflect.DeepEqual(rec.ToolCalls(), want) {
+		t.Errorf("streamed calls = %+v", rec.ToolCalls())
 	}
 	if resp.FinishReason != chat.FinishToolCalls {
 		t.Errorf("finish = %q, want tool_calls although the server said stop", resp.FinishReason)
@@ -185,13 +151,13 @@ func TestFixtureMissingIDsObjectArguments(t *testing.T) {
 
 func TestFixtureReasoningNotMixedIn(t *testing.T) {
 	c, _ := replayClient(t, "stream_reasoning_no_usage.txtar", Options{Model: "r1"})
-	var rec recorder
-	resp, err := c.Chat(context.Background(), &chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "n?"}}}, rec.fn)
+	var rec llmtest.Recorder
+	resp, err := c.Chat(context.Background(), &chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "n?"}}}, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Message.Content != "42" || rec.content() != "42" {
-		t.Errorf("content = %q, streamed %q; reasoning must stay out", resp.Message.Content, rec.content())
+	if resp.Message.Content != "42" || rec.Content() != "42" {
+		t.Errorf("content = %q, streamed %q; reasoning must stay out", resp.Message.Content, rec.Content())
 	}
 	if resp.FinishReason != chat.FinishStop {
 		t.Errorf("finish = %q, want stop: the reply has no tool calls", resp.FinishReason)
@@ -200,11 +166,11 @@ func TestFixtureReasoningNotMixedIn(t *testing.T) {
 
 func TestFixtureStreamTextToolCallRepaired(t *testing.T) {
 	c, _ := replayClient(t, "stream_text_tool_call.txtar", Options{Model: "tiny"})
-	var rec recorder
+	var rec llmtest.Recorder
 	resp, err := c.Chat(context.Background(), &chat.Request{
 		Messages: []chat.Message{{Role: chat.User, Content: "weather in Rome"}},
 		Tools:    []chat.ToolSpec{{Name: "get_weather"}},
-	}, rec.fn)
+	}, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,14 +181,14 @@ func TestFixtureStreamTextToolCallRepaired(t *testing.T) {
 	if resp.Message.Content != "Checking now." {
 		t.Errorf("content = %q", resp.Message.Content)
 	}
-	if strings.Contains(rec.content(), "<tool") || strings.Contains(rec.content(), "get_weather") {
-		t.Errorf("the text tool call leaked into the stream: %q", rec.content())
+	if strings.Contains(rec.Content(), "<tool") || strings.Contains(rec.Content(), "get_weather") {
+		t.Errorf("the text tool call leaked into the stream: %q", rec.Content())
 	}
-	if !strings.HasPrefix(rec.content(), "Checking now.") {
-		t.Errorf("streamed content = %q, want the preamble", rec.content())
+	if !strings.HasPrefix(rec.Content(), "Checking now.") {
+		t.Errorf("streamed content = %q, want the preamble", rec.Content())
 	}
-	if !reflect.DeepEqual(rec.toolCalls(), want) {
-		t.Errorf("streamed calls = %+v", rec.toolCalls())
+	if !reflect.DeepEqual(rec.ToolCalls(), want) {
+		t.Errorf("streamed calls = %+v", rec.ToolCalls())
 	}
 	if resp.FinishReason != chat.FinishToolCalls {
 		t.Errorf("finish = %q", resp.FinishReason)
@@ -369,16 +335,16 @@ func TestFixtureEmbeddings(t *testing.T) {
 
 func TestFixtureRetryThenJSONForStream(t *testing.T) {
 	c, srv := replayClient(t, "retry_429_then_stream.txtar", Options{Model: "gpt-x"})
-	var rec recorder
-	resp, err := c.Chat(context.Background(), &chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "hi"}}}, rec.fn)
+	var rec llmtest.Recorder
+	resp, err := c.Chat(context.Background(), &chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "hi"}}}, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if srv.Served() != 3 {
 		t.Errorf("served %d exchanges, want 3", srv.Served())
 	}
-	if resp.Message.Content != "Hello." || rec.content() != "Hello." || len(rec.deltas) != 1 || resp.Usage.CompletionTokens != 2 {
-		t.Errorf("response %+v, streamed %q in %d deltas", resp, rec.content(), len(rec.deltas))
+	if resp.Message.Content != "Hello." || rec.Content() != "Hello." || len(rec.Deltas()) != 1 || resp.Usage.CompletionTokens != 2 {
+		t.Errorf("response %+v, streamed %q in %d deltas", resp, rec.Content(), len(rec.Deltas()))
 	}
 }
 

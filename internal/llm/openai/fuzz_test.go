@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seance-dev/seance/internal/chat"
+	"github.com/seance-dev/seance/internal/llm/llmtest"
 )
 
 // FuzzReadStream feeds arbitrary bytes to the event-stream reader and chunk accumulator: it must not
@@ -22,16 +23,16 @@ func FuzzReadStream(f *testing.F) {
 	}
 	req := &chat.Request{Tools: []chat.ToolSpec{weatherTool}}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var rec recorder
-		resp, err := c.readStream(context.Background(), bytes.NewReader(data), req, rec.fn, time.Now())
+		var rec llmtest.Recorder
+		resp, err := c.readStream(context.Background(), bytes.NewReader(data), req, rec.Stream, time.Now())
 		if err != nil {
 			return
 		}
 		if resp.Message.Role != chat.Assistant {
 			t.Fatalf("role = %q", resp.Message.Role)
 		}
-		if len(resp.Message.ToolCalls) == 0 && rec.content() != resp.Message.Content {
-			t.Fatalf("streamed %q but replied %q", rec.content(), resp.Message.Content)
+		if len(resp.Message.ToolCalls) == 0 && rec.Content() != resp.Message.Content {
+			t.Fatalf("streamed %q but replied %q", rec.Content(), resp.Message.Content)
 		}
 	})
 }

@@ -35,6 +35,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/fault"
 	"github.com/seance-dev/seance/internal/llm"
+	"github.com/seance-dev/seance/internal/llm/remote"
 )
 
 // Defaults for Options fields left zero.
@@ -75,7 +76,8 @@ type Options struct {
 
 // Client is an llm.Model backed by an OpenAI-compatible server. It is safe for concurrent use.
 type Client struct {
-	base          string // without a trailing slash
+	srv           remote.Server // the shared HTTP transport
+	base          string        // without a trailing slash
 	baseQuery     url.Values
 	apiKey        string
 	model         string
@@ -124,6 +126,7 @@ func New(opts Options) (*Client, error) {
 	if c.hc == nil {
 		c.hc = &http.Client{}
 	}
+	c.srv = remote.Server{HTTP: c.hc, Name: "the model server", APIKey: c.apiKey, URL: c.endpoint, CtxError: c.ctxError}
 	switch {
 	case c.maxRetries == 0:
 		c.maxRetries = DefaultMaxRetries
@@ -214,12 +217,7 @@ func (c *Client) endpoint(path string) string {
 }
 
 // redact removes the API key from s.
-func (c *Client) redact(s string) string {
-	if len(c.apiKey) >= 4 {
-		s = strings.ReplaceAll(s, c.apiKey, "[redacted]")
-	}
-	return s
-}
+func (c *Client) redact(s string) string { return c.srv.Redact(s) }
 
 func redactURL(s string) string {
 	if u, err := url.Parse(s); err == nil {

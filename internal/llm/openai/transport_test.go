@@ -17,6 +17,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/llm/llmtest"
 )
 
 const secretKey = "sk-test-SECRET-123456"
@@ -137,13 +138,13 @@ func TestStreamBreakBeforeFirstDeltaIsRetried(t *testing.T) {
 		}
 		io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"fine\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
 	}, Options{})
-	var rec recorder
-	resp, err := c.Chat(context.Background(), hiRequest, rec.fn)
+	var rec llmtest.Recorder
+	resp, err := c.Chat(context.Background(), hiRequest, rec.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Message.Content != "fine" || rec.content() != "fine" || calls.Load() != 2 {
-		t.Fatalf("content %q streamed %q after %d calls", resp.Message.Content, rec.content(), calls.Load())
+	if resp.Message.Content != "fine" || rec.Content() != "fine" || calls.Load() != 2 {
+		t.Fatalf("content %q streamed %q after %d calls", resp.Message.Content, rec.Content(), calls.Load())
 	}
 }
 
@@ -158,16 +159,16 @@ func TestNoRetryAfterStreamStarted(t *testing.T) {
 		conn, _, _ := w.(http.Hijacker).Hijack()
 		conn.Close()
 	}, Options{})
-	var rec recorder
-	_, err := c.Chat(context.Background(), hiRequest, rec.fn)
+	var rec llmtest.Recorder
+	_, err := c.Chat(context.Background(), hiRequest, rec.Stream)
 	if fault.CodeOf(err) != fault.Upstream {
 		t.Fatalf("code = %q (%v), want upstream", fault.CodeOf(err), err)
 	}
 	if calls.Load() != 1 {
 		t.Errorf("server saw %d calls, want 1: no retry once output was delivered", calls.Load())
 	}
-	if rec.content() != "partial" {
-		t.Errorf("streamed %q", rec.content())
+	if rec.Content() != "partial" {
+		t.Errorf("streamed %q", rec.Content())
 	}
 }
 

@@ -89,9 +89,15 @@ type wireResponse struct {
 	Choices []wireChoice `json:"choices"`
 	Usage   *wireUsage   `json:"usage"`
 	Timings *wireTimings `json:"timings"`
-	Error   *errorBody   `json:"error"`
+	Error   *wireError   `json:"error"`
 	Object  string       `json:"object"`
 	Message string       `json:"message"` // vLLM's in-stream error object
+}
+
+// wireError is an error object inside a 200 reply or a stream chunk.
+type wireError struct {
+	Message string `json:"message"`
+	Type    string `json:"type"`
 }
 
 type wireChoice struct {
