@@ -202,6 +202,56 @@ type Response struct {
 	Logprobs     []TokenLogprob
 	// Truncated is the number of prompt tokens dropped under Request.TruncatePrompt.
 	Truncated int
+	// Grounding is set by a grounded model (internal/memory/ground): the sources it retrieved and the
+	// check of the answer's citations. Nil for other models.
+	Grounding *Grounding
+}
+
+// Grounding is what a grounded model put into the prompt and how the answer's citations held up.
+type Grounding struct {
+	// Query is the text the sources were retrieved for (the last user message).
+	Query string
+	// Sources are the numbered sources of the prompt, in order (Sources[i].N == i+1); empty when
+	// nothing passed the memory's relevance gate.
+	Sources []GroundingSource
+	// Check is the citation check of the answer.
+	Check CitationCheck
+}
+
+// GroundingSource is one numbered source with its provenance.
+type GroundingSource struct {
+	// N is the number the answer cites it by, from 1.
+	N int
+	// Path is the source file; StartLine and EndLine the 1-based inclusive line range of the passage.
+	Path               string
+	StartLine, EndLine int
+	Title              string
+	Headings           []string
+	// Commit is the git commit of the source file, "" outside a repository.
+	Commit string
+	// Text is the passage as the prompt gave it.
+	Text string
+	// Score is the retrieval score (method-specific; higher is better).
+	Score float64
+}
+
+// CitationCheck summarises the check of an answer's citations (internal/memory CheckCitations).
+type CitationCheck struct {
+	Sentences []SentenceCheck
+	// Claims counts the sentences that needed support; the other counts are by verdict.
+	Claims, Supported, Unsupported, BadCitations, Uncited int
+}
+
+// SentenceCheck is the verdict on one sentence of an answer.
+type SentenceCheck struct {
+	Text      string
+	Citations []int
+	Supported bool
+	// Score is the support score in [0, 1].
+	Score float64
+	// Verdict is "supported", "unsupported", "bad_citation", "uncited" or "no_claim".
+	Verdict string
+	Reason  string
 }
 
 // StreamFunc receives deltas of a streamed completion. Returning an error stops the completion; the

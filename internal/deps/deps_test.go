@@ -44,15 +44,18 @@ var allowed = map[string][]string{
 	"internal/gitrepo":          {"internal/fault"},
 	"internal/memory/uselite":   {"internal/engine/tensor", "internal/fault"},
 	"internal/memory":           {"internal/fault"},
-	"internal/memory/sqlite":    {"internal/memory", "internal/engine/tensor", "internal/fault"},
+	"internal/memory/vecindex":  {"internal/memory", "internal/engine/tensor", "internal/fault"},
+	"internal/memory/sqlite":    {"internal/memory", "internal/memory/vecindex", "internal/fault"},
 	"internal/memory/embed":     {"internal/memory", "internal/memory/uselite", "internal/llm", "internal/fault"},
-	"internal/memory/postgres":  {"internal/memory", "internal/fault"},
+	"internal/memory/ground":    {"internal/memory", "internal/llm", "internal/chat", "internal/fault"},
+	"internal/memory/postgres":  {"internal/memory", "internal/memory/vecindex", "internal/fault"},
 	"internal/sandbox":          {"internal/fault"},
+	"internal/netproxy":         {"internal/fault"},
 	"internal/workspace":        {"internal/runid", "internal/gitrepo", "internal/fault"},
 	"internal/policy/audit":     {"internal/fault"},
 	"internal/policy":           {"internal/runid", "internal/gitrepo", "internal/policy/audit", "internal/fault"},
 	"internal/tool":             {"internal/workspace", "internal/policy", "internal/policy/audit", "internal/chat", "internal/fault"},
-	"internal/tool/builtin":     {"internal/tool", "internal/workspace", "internal/sandbox", "internal/policy", "internal/chat", "internal/fault"},
+	"internal/tool/builtin":     {"internal/tool", "internal/workspace", "internal/sandbox", "internal/netproxy", "internal/policy", "internal/memory", "internal/chat", "internal/fault"},
 	"internal/agent":            {"internal/tool", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/arena/verify":     {"internal/fault"},
 	"internal/arena/rating":     {},
@@ -63,7 +66,7 @@ var allowed = map[string][]string{
 	"internal/home":             {"internal/runid", "internal/team", "internal/gitrepo", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/httpapi":          {"internal/openai", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/app":              {"internal/..."},
-	"internal/cli":              {"internal/policy", "internal/app", "internal/config", "internal/llm", "internal/chat", "internal/fault", "internal/engine/gguf", "internal/engine/llama2c", "internal/team", "internal/home", "internal/memory", "internal/workspace", "internal/policy/audit", "internal/arena", "internal/arena/rating", "internal/arena/dataset"},
+	"internal/cli":              {"internal/policy", "internal/app", "internal/config", "internal/llm", "internal/chat", "internal/fault", "internal/engine/gguf", "internal/engine/llama2c", "internal/team", "internal/home", "internal/memory", "internal/memory/ground", "internal/workspace", "internal/policy/audit", "internal/arena", "internal/arena/rating", "internal/arena/dataset"},
 	"internal/engine/llama2c":   {"internal/engine/gguf", "internal/engine/tensor", "internal/fault"},
 	"cmd/seance":                {"internal/cli", "internal/sandbox"},
 	"internal/runid":            {},
@@ -73,7 +76,7 @@ var allowed = map[string][]string{
 	"bench/ggufgen":             {"internal/engine/..."},
 
 	// Test-only helpers.
-	"internal/memory/memorytest": {"internal/memory", "internal/testenv"},
+	"internal/memory/memorytest": {"internal/memory", "internal/memory/vecindex", "internal/testenv", "internal/fault"},
 }
 
 // thirdParty lists the non-module, non-standard imports each package may use.

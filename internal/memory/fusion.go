@@ -30,9 +30,19 @@ type SearchOptions struct {
 	// other lists' 1 (DefaultExactWeight when 0; negative leaves them out); Fuse scales it down
 	// further for a list of more than five hits.
 	ExactWeight float64
+	// IncludeExpired makes Search also return remembered facts that are expired, superseded or not
+	// yet valid (see Fact.Current); by default only current facts are found.
+	IncludeExpired bool
 	// VectorWeight is the weight of the cosine against the normalised BM25 score when Search blends
 	// the two (see Blend; DefaultVectorWeight when 0).
 	VectorWeight float64
+	// GraphWeight is the weight of the knowledge-graph score (SearchGraph, when the store is a
+	// GraphSearcher) when Search blends it into the full-text list (see BlendGraph;
+	// DefaultGraphWeight when 0; negative leaves the graph out).
+	GraphWeight float64
+	// GraphWalk is how the graph list spreads the query's entities (GraphOptions.Walk;
+	// DefaultGraphWalk when "").
+	GraphWalk string
 }
 
 // exactSpecific is the length up to which an exact list has its full weight in Fuse.
@@ -133,6 +143,15 @@ func Search(ctx context.Context, store Store, query string, opts SearchOptions) 
 		text = Blend(text, vec, opts.VectorWeight)
 	}
 	lists = append(lists, text)
+	lists, err := withGraph(ctx, store, query, opts, lists)
+	if err != nil {
+		return nil, err
+	}
+	facts, err := factLists(ctx, store, query, opts)
+	if err != nil {
+		return nil, err
+	}
+	lists = append(lists, facts...)
 	ungated := opts
 	ungated.MinCoverage, ungated.MinCosine = -1, -1
 	return Fuse(lists, ungated), nil
@@ -219,7 +238,7 @@ func Fuse(lists [][]Hit, opts SearchOptions) []Hit {
 		hit   Hit
 		score float64
 	}
-	byID := map[int64]*acc{}
+	byID := map[hitKey]*acc{}
 	for _, list := range lists {
 		w := 1.0
 		if len(list) > 0 && list[0].Method == "exact" {
@@ -238,10 +257,10 @@ func Fuse(lists [][]Hit, opts SearchOptions) []Hit {
 			} else if h.Coverage < opts.MinCoverage {
 				continue
 			}
-			a := byID[h.Chunk.ID]
+			a := byID[h.key()]
 			if a == nil {
 				a = &acc{hit: h}
-				byID[h.Chunk.ID] = a
+				byID[h.key()] = a
 			}
 			a.score += w / (opts.RRFK + float64(rank+1))
 			a.hit.Coverage = max(a.hit.Coverage, h.Coverage)
@@ -250,13 +269,16 @@ func Fuse(lists [][]Hit, opts SearchOptions) []Hit {
 	out := make([]Hit, 0, len(byID))
 	for _, a := range byID {
 		a.hit.Score, a.hit.Method = a.score, "fused"
+		if a.hit.Fact != nil {
+			a.hit.Method = "fact"
+		}
 		out = append(out, a.hit)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Score != out[j].Score {
 			return out[i].Score > out[j].Score
 		}
-		return out[i].Chunk.ID < out[j].Chunk.ID
+		return out[i].key().less(out[j].key())
 	})
 	if len(out) > opts.K {
 		out = out[:opts.K]

@@ -5,7 +5,7 @@
 // implement Store; internal/app builds a store and the CLI and tools use it through this package.
 //
 // A Store has a small required interface; retrieval methods are optional capabilities discovered by
-// type assertion (ExactSearcher, TextSearcher, VectorStore, and later graph searchers), the way
+// type assertion (ExactSearcher, TextSearcher, VectorStore, GraphSearcher), the way
 // database/sql/driver does it, so a new kind of index never widens the contract of the others.
 package memory
 
@@ -70,8 +70,12 @@ type Hit struct {
 	// Coverage is the share of the query's information (idf-weighted terms) that the chunk contains,
 	// in [0, 1]; exact hits have coverage 1. The relevance gate uses it.
 	Coverage float64
-	// Method names the retriever that produced the hit: "exact", "text", "vector", or "fused".
+	// Method names the retriever that produced the hit: "exact", "text", "vector", or "fused"; a
+	// remembered fact out of Search has "fact".
 	Method string
+	// Fact is set when the hit is a remembered fact rather than a passage (see FactHit); Chunk then
+	// stands in for it.
+	Fact *Fact
 }
 
 // Stats summarises a store.

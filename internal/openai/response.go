@@ -35,6 +35,8 @@ type ChatCompletion struct {
 	Usage             *Usage   `json:"usage,omitempty"`
 	// Seance is seance's compute accounting (a non-standard field that clients ignore).
 	Seance *Accounting `json:"seance,omitempty"`
+	// Grounding is set for grounded models: the sources and citation check of choice 0.
+	Grounding *Grounding `json:"seance_grounding,omitempty"`
 }
 
 // Choice is one choice of a ChatCompletion.
@@ -111,6 +113,9 @@ type ChatCompletionChunk struct {
 	Choices           []ChunkChoice `json:"choices"`
 	Usage             *Usage        `json:"usage,omitempty"`
 	Seance            *Accounting   `json:"seance,omitempty"`
+	// Grounding is set on the finish chunk of a grounded model's choice (and on the usage chunk,
+	// for choice 0).
+	Grounding *Grounding `json:"seance_grounding,omitempty"`
 }
 
 // ChunkChoice is one choice's part of a chunk.
@@ -169,6 +174,9 @@ func FromChat(meta Meta, resps []*chat.Response) *ChatCompletion {
 		out.Choices = append(out.Choices, c)
 	}
 	out.Usage, out.Seance = UsageFromChat(resps)
+	if len(resps) > 0 {
+		out.Grounding = GroundingFromChat(resps[0].Grounding)
+	}
 	return out
 }
 
@@ -300,7 +308,9 @@ func DeltaChunk(meta Meta, index int, d chat.Delta) *ChatCompletionChunk {
 // FinishChunk is the last chunk of choice index of resp: an empty delta and the finish reason.
 func FinishChunk(meta Meta, index int, resp *chat.Response) *ChatCompletionChunk {
 	reason := finishReason(resp)
-	return chunk(meta, []ChunkChoice{{Index: index, FinishReason: &reason}})
+	c := chunk(meta, []ChunkChoice{{Index: index, FinishReason: &reason}})
+	c.Grounding = GroundingFromChat(resp.Grounding)
+	return c
 }
 
 // UsageChunk is the chunk that ends a stream with stream_options.include_usage: no choices, the usage
@@ -308,6 +318,9 @@ func FinishChunk(meta Meta, index int, resp *chat.Response) *ChatCompletionChunk
 func UsageChunk(meta Meta, resps []*chat.Response) *ChatCompletionChunk {
 	c := chunk(meta, []ChunkChoice{})
 	c.Usage, c.Seance = UsageFromChat(resps)
+	if len(resps) > 0 {
+		c.Grounding = GroundingFromChat(resps[0].Grounding)
+	}
 	return c
 }
 

@@ -54,6 +54,9 @@ func Run(t *testing.T, open func(t *testing.T) memory.Store) {
 	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testConcurrent(t, get(t)) })
 	t.Run("Atomic", func(t *testing.T) { t.Parallel(); testAtomic(t, get(t)) })
 	t.Run("Korean", func(t *testing.T) { t.Parallel(); testKorean(t, get(t)) })
+	t.Run("Vectors", func(t *testing.T) { t.Parallel(); testVectors(t, open(t)) })
+	runGraph(t, get)
+	t.Run("Facts", func(t *testing.T) { t.Parallel(); testFacts(t, get(t)) })
 }
 
 func check(t *testing.T, s memory.Store) {

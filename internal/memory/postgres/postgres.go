@@ -1,6 +1,7 @@
 // Package postgres is the memory store over PostgreSQL (github.com/jackc/pgx/v5), for a memory that
 // outgrows one machine. It implements memory.Store and the same optional capabilities as the embedded
-// store (memory.ExactSearcher, memory.TextSearcher, memory.Lister, memory.Statter, memory.Batcher),
+// store (memory.ExactSearcher, memory.TextSearcher, memory.Lister, memory.Statter, memory.Batcher,
+// memory.VectorStore: vectors in bytea, searched in process through memory/vecindex, see vectors.go),
 // with the same analysis (memory.Terms, memory.NGramHashes), so both stores rank alike. internal/app
 // opens it when the configuration says memory.store: postgres.
 //
@@ -31,6 +32,7 @@ import (
 
 	"github.com/seance-dev/seance/internal/fault"
 	"github.com/seance-dev/seance/internal/memory"
+	"github.com/seance-dev/seance/internal/memory/vecindex"
 )
 
 // Store is a memory store in a PostgreSQL schema. It is safe for concurrent use.
@@ -39,6 +41,10 @@ type Store struct {
 	name string // the DSN without its password, for messages and Path
 	// k1 and b are the BM25 parameters of SearchText.
 	k1, b float64
+	// extractor finds each chunk's graph (memory.RuleExtractor when nil; see SetExtractor).
+	extractor memory.Extractor
+	// vcache holds the vectors of each embedder in memory for SearchVectors (vectors.go).
+	vcache *vecindex.Cache
 }
 
 // Interface guards.
@@ -107,6 +113,12 @@ var migrations = []string{
 		terms  bigint NOT NULL
 	);
 	INSERT INTO totals VALUES (1, 0, 0);`,
+	// Remembered facts, append-only (facts.go).
+	factsMigration,
+	// The knowledge graph: entity mentions and relations per chunk (graph.go).
+	graphMigration,
+	// Vectors per embedder, keyed by the chunk text's hash (vectors.go).
+	vectorsMigration,
 }
 
 // Open connects to the PostgreSQL database at dsn (a URL or key=value string, as libpq takes) and
@@ -130,7 +142,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fault.Wrap(err, fault.Upstream, "memory: connect to %s", name)
 	}
-	s := &Store{pool: pool, name: name, k1: 0.9, b: 0.4}
+	s := &Store{pool: pool, name: name, k1: 0.9, b: 0.4, vcache: vecindex.NewCache(vecindex.Options{})}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fault.Wrap(err, fault.Upstream, "memory: connect to %s", name)
@@ -307,14 +319,19 @@ func (s *Store) ReplaceBatch(ctx context.Context, updates []memory.Update) error
 	if len(updates) == 0 {
 		return nil
 	}
+	graphs, err := s.extractGraphs(ctx, updates)
+	if err != nil {
+		return err
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fault.Wrap(err, fault.Upstream, "memory: begin")
 	}
 	defer tx.Rollback(ctx)
 	var postings, ngrams [][]any
+	var graph graphRows
 	var nChunks, nTerms int64
-	for _, u := range updates {
+	for ui, u := range updates {
 		src := u.Source
 		src.Path = clean(src.Path)
 		meta := src.Meta
@@ -378,6 +395,7 @@ func (s *Store) ReplaceBatch(ctx context.Context, updates []memory.Update) error
 				for _, h := range r.ngrm {
 					ngrams = append(ngrams, []any{h, cid})
 				}
+				graph.add(cid, graphs[ui][i])
 				nChunks++
 				nTerms += int64(r.n)
 			}
@@ -405,6 +423,9 @@ func (s *Store) ReplaceBatch(ctx context.Context, updates []memory.Update) error
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ngrams"}, []string{"hash", "chunk_id"}, pgx.CopyFromRows(ngrams)); err != nil {
 		return fmt.Errorf("memory: index n-grams: %w", err)
+	}
+	if err := graph.copy(ctx, tx); err != nil {
+		return err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE totals SET chunks = chunks + $1, terms = terms + $2 WHERE id = 1`, nChunks, nTerms); err != nil {
 		return fmt.Errorf("memory: update totals: %w", err)
@@ -480,7 +501,7 @@ func (s *Store) Stats(ctx context.Context) (memory.Stats, error) {
 		(SELECT count(*) FROM ngrams), (SELECT count(DISTINCT term) FROM postings),
 		(SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c
 			WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND c.relkind = 'r'
-			AND c.relname IN ('sources', 'chunks', 'postings', 'ngrams', 'totals', 'schema_migrations'))`).
+			AND c.relname IN ('sources', 'chunks', 'postings', 'ngrams', 'totals', 'schema_migrations', 'vectors', 'embedders'))`).
 		Scan(&st.Sources, &st.Chunks, &st.NGrams, &st.Terms, &st.Bytes)
 	if err != nil {
 		return st, fmt.Errorf("memory: stats: %w", err)
@@ -506,8 +527,9 @@ func (s *Store) Check(ctx context.Context) error {
 			WHERE NOT EXISTS (SELECT 1 FROM ngrams n WHERE n.hash = d.hash AND n.chunk_id = d.id))`},
 		{"totals that differ from the chunks", `SELECT count(*) FROM totals t WHERE t.chunks != (SELECT count(*) FROM chunks)
 			OR t.terms != (SELECT coalesce(sum(nterms), 0) FROM chunks)`},
+		{"vectors of the wrong length", checkVectors},
 	}
-	for _, c := range checks {
+	for _, c := range append(checks, graphChecks...) {
 		var n int64
 		if err := s.pool.QueryRow(ctx, c.q).Scan(&n); err != nil {
 			return fmt.Errorf("memory: check %s: %w", c.what, err)

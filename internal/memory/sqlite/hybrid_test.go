@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"github.com/seance-dev/seance/internal/memory"
 	"github.com/seance-dev/seance/internal/memory/embed"
 	"github.com/seance-dev/seance/internal/memory/memorytest"
+	"github.com/seance-dev/seance/internal/memory/vecindex"
 )
 
 // offTopic are questions SciFact's abstracts do not answer, for the cosine gate.
@@ -144,23 +144,27 @@ func TestSciFactHybrid(t *testing.T) {
 			passed++
 		}
 	}
-	// The experimental IVF index against the exact scan, with the claims as queries.
-	if c, err := s.vectors(ctx, u.Name()); err == nil && c != nil {
-		lists := int(math.Sqrt(float64(len(c.hashes))))
+	// The IVF index against the exact scan, with the claims as queries.
+	if set, _, err := s.loadVectors(ctx, u.Name()); err == nil {
+		lists := vecindex.DefaultLists(set.Len())
 		t0 := time.Now()
-		ix := buildIVF(c, lists, 5)
-		t.Logf("IVF: %d lists built in %v", lists, time.Since(t0).Round(time.Millisecond))
-		for _, nprobe := range []int{1, 2, 4, 8, 16} {
+		ivf := vecindex.BuildIVF(set, lists, vecindex.DefaultIters)
+		t.Logf("IVF: %d lists built in %v (default probe %d)", lists, time.Since(t0).Round(time.Millisecond), vecindex.DefaultProbe(lists))
+		for _, nprobe := range []int{1, 2, 4, 8, vecindex.DefaultProbe(lists), 16} {
 			var recall float64
 			var exactT, ivfT time.Duration
 			for _, q := range claimVecs {
+				q, err := vecindex.Query(q, set.Dim(), u.Name())
+				if err != nil {
+					t.Fatal(err)
+				}
 				t1 := time.Now()
-				ex := c.topK(q, 10)
+				ex := set.Exact(q, 10)
 				t2 := time.Now()
-				ap := ix.search(c, q, 10, nprobe)
+				ap := ivf.Search(q, 10, nprobe)
 				ivfT += time.Since(t2)
 				exactT += t2.Sub(t1)
-				recall += overlap(ex, ap)
+				recall += vecindex.Recall(ex, ap)
 			}
 			t.Logf("IVF nprobe %2d of %d: recall@10 %.3f against the exact scan; mean scan %v exact, %v IVF", nprobe, lists,
 				recall/float64(len(claimVecs)), (exactT / time.Duration(len(claimVecs))).Round(time.Microsecond), (ivfT / time.Duration(len(claimVecs))).Round(time.Microsecond))

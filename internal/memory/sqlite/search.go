@@ -86,7 +86,7 @@ func (s *Store) LookupExact(ctx context.Context, phrase string, k int) ([]memory
 }
 
 func (s *Store) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (s *Store) chunks(ctx context.Context, ids []int64) ([]memory.Chunk, error)
 		for i, id := range part {
 			args[i] = id
 		}
-		rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.seq, c.headings, c.start_line, c.end_line, c.text, c.hash,
+		rows, err := s.rdb.QueryContext(ctx, `SELECT c.id, c.seq, c.headings, c.start_line, c.end_line, c.text, c.hash,
 			s.path, s.title, s.commit_id, s.ingested_at
 			FROM chunks c JOIN sources s ON s.id = c.source_id WHERE c.id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, args...)
 		if err != nil {
@@ -156,7 +156,7 @@ func (s *Store) SearchText(ctx context.Context, query string, k int) ([]memory.H
 		return nil, nil
 	}
 	var n, total float64
-	if err := s.db.QueryRowContext(ctx, `SELECT chunks, terms FROM totals WHERE id = 1`).Scan(&n, &total); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT chunks, terms FROM totals WHERE id = 1`).Scan(&n, &total); err != nil {
 		return nil, fmt.Errorf("memory: read totals: %w", err)
 	}
 	if n == 0 {
@@ -165,7 +165,7 @@ func (s *Store) SearchText(ctx context.Context, query string, k int) ([]memory.H
 	avgdl := total / n
 	postings := make([][]memory.Posting, len(terms))
 	for i, t := range terms {
-		rows, err := s.db.QueryContext(ctx, `SELECT doc, count(*) FROM chunks_vocab WHERE term = ? GROUP BY doc`, t)
+		rows, err := s.rdb.QueryContext(ctx, `SELECT doc, count(*) FROM chunks_vocab WHERE term = ? GROUP BY doc`, t)
 		if err != nil {
 			return nil, fmt.Errorf("memory: postings of %q: %w", t, err)
 		}
@@ -228,7 +228,7 @@ func (s *Store) loadLengths(ctx context.Context, ids []int64) (map[int64]int32, 
 		for i, id := range part {
 			args[i] = id
 		}
-		rows, err := s.db.QueryContext(ctx, `SELECT id, nterms FROM chunks WHERE id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, args...)
+		rows, err := s.rdb.QueryContext(ctx, `SELECT id, nterms FROM chunks WHERE id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("memory: chunk lengths: %w", err)
 		}

@@ -29,14 +29,17 @@ import (
 
 	"github.com/seance-dev/seance/internal/fault"
 	"github.com/seance-dev/seance/internal/memory"
+	"github.com/seance-dev/seance/internal/memory/vecindex"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // Store is a memory store in one SQLite file. It is safe for concurrent use.
 type Store struct {
-	db   *sql.DB
-	path string
+	// db is the writer: one connection, for every write and transaction (and Check). rdb is the
+	// readers' pool, read-only connections that never write (see Open for why the two are apart).
+	db, rdb *sql.DB
+	path    string
 	// k1 and b are the BM25 parameters of SearchText.
 	k1, b float64
 
@@ -45,9 +48,11 @@ type Store struct {
 	mu      sync.Mutex
 	lengths map[int64]int32
 
-	// vmu guards vcache, the vectors of each embedder in memory for the exact scan.
-	vmu    sync.Mutex
-	vcache map[string]*vectorCache
+	// vcache holds the vectors of each embedder in memory for SearchVectors.
+	vcache *vecindex.Cache
+
+	// extractor finds each chunk's graph (memory.RuleExtractor when nil; see SetExtractor).
+	extractor memory.Extractor
 }
 
 // Interface guards.
@@ -117,6 +122,10 @@ var migrations = []string{
 		dim  INTEGER NOT NULL,
 		gen  INTEGER NOT NULL -- bumped by every change of the embedder's vectors, so caches reload
 	);`,
+	// Remembered facts, append-only (facts.go).
+	factsMigration,
+	// The knowledge graph: entity mentions and relations per chunk (graph.go).
+	graphMigration,
 }
 
 // Open opens (creating if needed) the store at path and applies pending migrations.
@@ -130,21 +139,38 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fault.Wrap(err, fault.Internal, "memory: open %s", path)
 	}
-	// One connection: with several, concurrent FTS5 readers and a writer on pooled connections
-	// corrupted the full-text index now and then (memorytest's Atomic test failed 5 runs in 40; 0 in
-	// 40 with one). Readers and the writer therefore take turns; a batch transaction lasts at most
-	// about a second. Code holding a transaction must never use s.db meanwhile (it would wait forever).
+	// One writer connection and a pool of read-only ones. With one pool of four connections for
+	// everything, FTS5's index was corrupted now and then, and only when connections that had read
+	// it (BM25's postings through fts5vocab, or a MATCH) also wrote: memorytest's Atomic test failed
+	// 6 runs in 40, as often with readers running only BM25 (6/40, 9/40 with MATCH instead of
+	// fts5vocab), never with readers running only exact lookups (0/40), and never with this split
+	// (0/80; docs/MEMORY.md). Readers never write (query_only), so they run while a batch is
+	// written; writes take turns on the one writer. Code holding a transaction must never use s.db
+	// meanwhile (it would wait forever); s.rdb is fine but does not see the transaction's writes.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, path: path, k1: 0.9, b: 0.4, lengths: map[int64]int32{}, vcache: map[string]*vectorCache{}}
+	s := &Store{db: db, path: path, k1: 0.9, b: 0.4, lengths: map[int64]int32{}, vcache: vecindex.NewCache(vecindex.Options{})}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
+	// The readers open after the migration, so the file is in WAL mode and has its tables.
+	r := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "foreign_keys(1)", "cache_size(-32768)", "temp_store(MEMORY)", "query_only(1)"} {
+		r.Add("_pragma", p)
+	}
+	if s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+r.Encode()); err != nil {
+		db.Close()
+		return nil, fault.Wrap(err, fault.Internal, "memory: open %s", path)
+	}
+	s.rdb.SetMaxOpenConns(readers)
 	return s, nil
 }
 
+// readers is the size of the read-only pool.
+const readers = 4
+
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.rdb.Close(), s.db.Close()) }
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
@@ -201,7 +227,7 @@ func scanSource(sc interface{ Scan(...any) error }) (memory.Source, error) {
 
 // Source returns the stored source with path.
 func (s *Store) Source(ctx context.Context, path string) (memory.Source, error) {
-	src, err := scanSource(s.db.QueryRowContext(ctx, `SELECT `+sourceCols+` FROM sources WHERE path = ?`, path))
+	src, err := scanSource(s.rdb.QueryRowContext(ctx, `SELECT `+sourceCols+` FROM sources WHERE path = ?`, path))
 	if errors.Is(err, sql.ErrNoRows) {
 		return src, fmt.Errorf("source %s: %w", path, memory.ErrNotFound)
 	}
@@ -213,7 +239,7 @@ func (s *Store) Source(ctx context.Context, path string) (memory.Source, error) 
 
 // Sources returns every stored source, ordered by path.
 func (s *Store) Sources(ctx context.Context) ([]memory.Source, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sourceCols+` FROM sources ORDER BY path`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+sourceCols+` FROM sources ORDER BY path`)
 	if err != nil {
 		return nil, fmt.Errorf("memory: list sources: %w", err)
 	}
@@ -241,6 +267,10 @@ func (s *Store) ReplaceBatch(ctx context.Context, updates []memory.Update) error
 	if len(updates) == 0 {
 		return nil
 	}
+	graphs, err := s.extractGraphs(ctx, updates)
+	if err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("memory: begin: %w", err)
@@ -259,8 +289,13 @@ func (s *Store) ReplaceBatch(ctx context.Context, updates []memory.Update) error
 	defer insFTS.Close()
 	ng := &ngramWriter{tx: tx}
 	defer ng.close()
+	gw, err := newGraphWriter(ctx, tx)
+	if err != nil {
+		return err
+	}
+	defer gw.close()
 	var nChunks, nTerms int64
-	for _, u := range updates {
+	for ui, u := range updates {
 		src := u.Source
 		meta := src.Meta
 		if meta == nil {
@@ -309,6 +344,9 @@ func (s *Store) ReplaceBatch(ctx context.Context, updates []memory.Update) error
 				return fmt.Errorf("memory: index chunk: %w", err)
 			}
 			if err := ng.add(ctx, cid, hashes); err != nil {
+				return err
+			}
+			if err := gw.add(ctx, cid, graphs[ui][i]); err != nil {
 				return err
 			}
 			nChunks++
@@ -499,7 +537,7 @@ func (s *Store) RemoveSource(ctx context.Context, path string) (int, error) {
 func (s *Store) Stats(ctx context.Context) (memory.Stats, error) {
 	var st memory.Stats
 	var pages, size int64
-	err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sources), (SELECT chunks FROM totals),
+	err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sources), (SELECT chunks FROM totals),
 		(SELECT count(*) FROM ngrams), (SELECT count(*) FROM chunks_terms),
 		(SELECT page_count FROM pragma_page_count()), (SELECT page_size FROM pragma_page_size())`).
 		Scan(&st.Sources, &st.Chunks, &st.NGrams, &st.Terms, &pages, &size)
@@ -542,7 +580,7 @@ func (s *Store) Check(ctx context.Context) error {
 		{"totals that differ from the chunks", `SELECT count(*) FROM totals t WHERE t.chunks != (SELECT count(*) FROM chunks)
 			OR t.terms != (SELECT coalesce(sum(nterms), 0) FROM chunks)`},
 	}
-	for _, c := range checks {
+	for _, c := range append(checks, graphChecks...) {
 		var n int64
 		if err := s.db.QueryRowContext(ctx, c.q).Scan(&n); err != nil {
 			return fmt.Errorf("memory: check %s: %w", c.what, err)
