@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -416,8 +417,8 @@ func TestDeniedToolsAreNotOffered(t *testing.T) {
 			t.Errorf("denied tool %s offered", s.Name)
 		}
 	}
-	if len(specs) != 4 {
-		t.Errorf("%d tools offered, want the 4 file tools", len(specs))
+	if len(specs) != 5 || !slices.ContainsFunc(specs, func(s chat.ToolSpec) bool { return s.Name == tool.RequestTool }) {
+		t.Errorf("%d tools offered, want the 4 file tools and %s", len(specs), tool.RequestTool)
 	}
 }
 
@@ -559,4 +560,82 @@ func TestConcurrentAgentsGetTheirOwnCommits(t *testing.T) {
 		}
 	}
 	verify(t, f)
+}
+
+// An agent refused for a missing capability asks a person for it with request_capability; a grant
+// lets the retried call through and is kept, a denial carries the person's note, and both calls and
+// the store's request and grant are in the audit log.
+func TestAgentRequestsACapability(t *testing.T) {
+	var decide func(r policy.Request)
+	f := newFixture(t, map[string]string{"writer.yaml": "read: ['**']\nwrite: [notes/**]\ndefault: auto\n"},
+		func(_ context.Context, r policy.Request) { go decide(r) })
+	decide = func(r policy.Request) {
+		if r.Cap.Value == "src/**" {
+			f.store.Grant(context.Background(), r.ID, "ada")
+		} else {
+			f.store.Deny(context.Background(), r.ID, "ada", "not the config")
+		}
+	}
+	m := llmtest.NewScripted(
+		calls(call("1", "write_file", map[string]string{"path": "src/a.go", "content": "package a\n"})),
+		calls(call("2", tool.RequestTool, map[string]string{"kind": "write", "value": "src/**", "reason": "to fix the bug"})),
+		calls(call("3", "write_file", map[string]string{"path": "src/a.go", "content": "package a\n"}),
+			call("4", tool.RequestTool, map[string]string{"kind": "write", "value": "config.yaml", "reason": "tidy"}),
+			call("5", tool.RequestTool, map[string]string{"kind": "write", "value": "notes/x", "reason": "again"}),
+			call("6", tool.RequestTool, map[string]string{"kind": "write", "value": "../etc/passwd", "reason": "why not"})),
+		answer("done"),
+	)
+	a, err := New(m, f.rt, Options{Agent: "writer", Tools: []string{"write_file", tool.RequestTool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Chat(context.Background(), &chat.Request{Messages: []chat.Message{{Role: chat.User, Content: "fix it"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	reqs := m.Requests()
+	for id, want := range map[string]string{
+		"1": "may not write src/a.go",
+		"2": "ada granted write src/**; retry the call",
+		"3": "wrote",
+		"4": "ada did not grant write config.yaml: not the config",
+		"5": "already allows write notes/x",
+		"6": "want a path relative to the workspace",
+	} {
+		got := ""
+		for _, r := range reqs {
+			if s, ok := toolResults(r)[id]; ok {
+				got = s
+			}
+		}
+		if !strings.Contains(strings.ToLower(got), strings.ToLower(want)) {
+			t.Errorf("call %s: %q, want %q", id, got, want)
+		}
+	}
+	if _, err := f.ws.ReadFile("src/a.go", 0); err != nil {
+		t.Errorf("the granted write did not happen: %v", err)
+	}
+	if p := f.store.Policy("writer"); !p.Allows(policy.Capability{Kind: policy.KindWrite, Value: "src/b.go"}) {
+		t.Error("the grant is not kept")
+	}
+	entries, err := audit.Show(f.auditLog, audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requests, grants, calls int
+	for _, e := range entries {
+		switch {
+		case e.Kind == "call" && e.Tool == tool.RequestTool:
+			calls++
+			if e.Args == nil {
+				t.Errorf("request call without arguments: %+v", e)
+			}
+		case e.Kind == "request":
+			requests++
+		case e.Kind == "grant":
+			grants++
+		}
+	}
+	if calls != 4 || requests != 2 || grants != 1 {
+		t.Errorf("audit: %d request calls, %d requests, %d grants", calls, requests, grants)
+	}
 }

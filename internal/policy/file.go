@@ -35,6 +35,7 @@ type file struct {
 	Commands  []string        `yaml:"commands,omitempty"`
 	Languages []string        `yaml:"languages,omitempty"`
 	Hosts     []string        `yaml:"hosts,omitempty"`
+	Memory    string          `yaml:"memory,omitempty"`
 	Limits    fileLimits      `yaml:"limits,omitempty"`
 	Tools     map[string]Mode `yaml:"tools,omitempty"`
 	Default   Mode            `yaml:"default,omitempty"`
@@ -66,7 +67,10 @@ func Parse(name string, data []byte) (Policy, error) {
 
 func (f file) policy() (Policy, error) {
 	p := Policy{Agent: f.Agent, Read: f.Read, Write: f.Write, Commands: f.Commands, Languages: f.Languages,
-		Hosts: f.Hosts, Tools: f.Tools, Default: f.Default, Limits: Limits{Pids: f.Limits.Pids}}
+		Hosts: f.Hosts, Memory: f.Memory, Tools: f.Tools, Default: f.Default, Limits: Limits{Pids: f.Limits.Pids}}
+	if p.Memory == "none" {
+		p.Memory = ""
+	}
 	if err := p.Validate(); err != nil {
 		return Policy{}, err
 	}
@@ -120,9 +124,13 @@ func (p *Policy) Validate() error {
 		}
 	}
 	for _, h := range p.Hosts {
-		if !hostName.MatchString(h) {
-			return fmt.Errorf("hosts: %q: want a lower-case host name or *.domain", h)
+		name, port := splitPort(h)
+		if n, err := strconv.Atoi(port); !hostName.MatchString(name) || (port != "" && (err != nil || n < 1 || n > 65535)) {
+			return fmt.Errorf("hosts: %q: want a lower-case host name or *.domain, optionally with :port (1-65535)", h)
 		}
+	}
+	if p.Memory != "" && p.Memory != MemoryRead && p.Memory != MemoryWrite {
+		return fmt.Errorf("memory: %q: want none, read or write", p.Memory)
 	}
 	for t, m := range p.Tools {
 		if !toolName.MatchString(t) {
@@ -142,7 +150,7 @@ func (p *Policy) Validate() error {
 // are not written.
 func Marshal(p Policy) ([]byte, error) {
 	f := file{Agent: p.Agent, Read: p.Read, Write: p.Write, Commands: p.Commands, Languages: p.Languages,
-		Hosts: p.Hosts, Tools: p.Tools, Default: p.Default, Limits: fileLimits{
+		Hosts: p.Hosts, Memory: p.Memory, Tools: p.Tools, Default: p.Default, Limits: fileLimits{
 			Memory: formatSize(p.Limits.MemoryBytes), Pids: p.Limits.Pids, FileSize: formatSize(p.Limits.FileSizeBytes),
 			CPUTime: formatDuration(p.Limits.CPUTime), Wall: formatDuration(p.Limits.Wall)}}
 	var b bytes.Buffer

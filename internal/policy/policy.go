@@ -98,7 +98,10 @@ type Policy struct {
 	Commands  []string
 	Languages []string
 	Hosts     []string
-	Limits    Limits
+	// Memory is the access to the seance memory (the recall and remember tools): "" (none), "read" or
+	// "write" (which includes read).
+	Memory string
+	Limits Limits
 	// Tools maps a tool name (or "*" for every other tool) to its mode.
 	Tools map[string]Mode
 	// Default is the mode of tools Tools does not name (default Ask).
@@ -115,8 +118,9 @@ const (
 	KindCommand  = "command"
 	KindLanguage = "language"
 	KindHost     = "host"
-	KindTool     = "tool" // Value is a tool name: grant turns its mode to auto
-	KindCall     = "call" // a one-time approval of an "ask" call; Value describes the call
+	KindMemory   = "memory" // Value is "read" or "write"
+	KindTool     = "tool"   // Value is a tool name: grant turns its mode to auto
+	KindCall     = "call"   // a one-time approval of an "ask" call; Value describes the call
 )
 
 // Capability is one thing an agent may need: a path to read or write, a command, a language, a host,
@@ -140,6 +144,8 @@ type Call struct {
 	Language string
 	// Hosts are the network hosts the call connects to.
 	Hosts []string
+	// Memory is the access to the seance memory the call needs: "", "read" or "write".
+	Memory string
 }
 
 // Verdict is the answer of Decide.
@@ -215,6 +221,8 @@ func (p *Policy) ownAllows(c Capability) bool {
 		return c.Value != "" && slices.Contains(p.Languages, c.Value)
 	case KindHost:
 		return slices.ContainsFunc(p.Hosts, func(pat string) bool { return matchHost(pat, c.Value) })
+	case KindMemory:
+		return (c.Value == MemoryRead || c.Value == MemoryWrite) && memoryRank(p.Memory) >= memoryRank(c.Value)
 	case KindTool:
 		return p.ownMode(c.Value) != Deny
 	}
@@ -239,7 +247,27 @@ func (c Call) needs() []Capability {
 	for _, h := range c.Hosts {
 		caps = append(caps, Capability{KindHost, h})
 	}
+	if c.Memory != "" {
+		caps = append(caps, Capability{KindMemory, c.Memory})
+	}
 	return caps
+}
+
+// The memory access levels, for Policy.Memory, Call.Memory and KindMemory capabilities.
+const (
+	MemoryRead  = "read"
+	MemoryWrite = "write"
+)
+
+// memoryRank orders memory access: none < read < write; anything else ranks as none.
+func memoryRank(access string) int {
+	switch access {
+	case MemoryRead:
+		return 1
+	case MemoryWrite:
+		return 2
+	}
+	return 0
 }
 
 // Decide returns whether call may run: refused when its tool is denied or a capability it needs is
@@ -277,6 +305,11 @@ func describe(c Capability) string {
 		return "run " + c.Value + " code"
 	case KindHost:
 		return "connect to " + c.Value
+	case KindMemory:
+		if c.Value == MemoryWrite {
+			return "write to the memory"
+		}
+		return "read the memory"
 	}
 	return "use " + c.String()
 }
@@ -359,14 +392,27 @@ func matchCommand(pattern, argv0 string) bool {
 	return err == nil && ok
 }
 
-// matchHost matches a host name case-insensitively: exact, or "*.example.org" for its subdomains.
+// matchHost matches a host, "name" or "name:port", case-insensitively: the pattern's name exact or,
+// as "*.example.org", any subdomain; a pattern with a port matches only that port, one without any.
 func matchHost(pattern, host string) bool {
-	pattern, host = strings.ToLower(pattern), strings.ToLower(strings.TrimSuffix(host, "."))
-	if host == "" {
+	pname, pport := splitPort(strings.ToLower(pattern))
+	name, port := splitPort(strings.ToLower(host))
+	name = strings.TrimSuffix(name, ".")
+	if name == "" || (pport != "" && pport != port) {
 		return false
 	}
-	if rest, ok := strings.CutPrefix(pattern, "*."); ok {
-		return strings.HasSuffix(host, "."+rest)
+	if rest, ok := strings.CutPrefix(pname, "*."); ok {
+		return strings.HasSuffix(name, "."+rest)
 	}
-	return pattern == host
+	return pname == name
+}
+
+// splitPort splits "name:port" (one colon, a port of digits) into its parts; anything else is a name
+// without a port.
+func splitPort(host string) (name, port string) {
+	i := strings.LastIndexByte(host, ':')
+	if i < 0 || strings.Count(host, ":") != 1 || i == len(host)-1 || strings.Trim(host[i+1:], "0123456789") != "" {
+		return host, ""
+	}
+	return host[:i], host[i+1:]
 }

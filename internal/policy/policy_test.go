@@ -239,6 +239,7 @@ write: [src/**, notes.md]
 commands: [python3, go]
 languages: [python3]
 hosts: [example.org, "*.golang.org"]
+memory: read
 limits:
   memory: 512MiB
   pids: 64
@@ -256,7 +257,7 @@ default: ask
 		t.Fatal(err)
 	}
 	want := Limits{MemoryBytes: 512 << 20, Pids: 64, CPUTime: 30 * time.Second, Wall: 2 * time.Minute, FileSizeBytes: 64 << 20}
-	if p.Agent != "writer" || p.Limits != want || p.Tools["run"] != Ask || len(p.Write) != 2 {
+	if p.Agent != "writer" || p.Limits != want || p.Tools["run"] != Ask || len(p.Write) != 2 || p.Memory != MemoryRead {
 		t.Errorf("parsed %+v", p)
 	}
 	b, err := Marshal(p)
@@ -267,7 +268,7 @@ default: ask
 	if err != nil {
 		t.Fatalf("round trip: %v\n%s", err, b)
 	}
-	if q.Agent != p.Agent || q.Limits != p.Limits || fmt.Sprint(q.Tools) != fmt.Sprint(p.Tools) || fmt.Sprint(q.Hosts) != fmt.Sprint(p.Hosts) {
+	if q.Agent != p.Agent || q.Limits != p.Limits || q.Memory != p.Memory || fmt.Sprint(q.Tools) != fmt.Sprint(p.Tools) || fmt.Sprint(q.Hosts) != fmt.Sprint(p.Hosts) {
 		t.Errorf("round trip %+v vs %+v", q, p)
 	}
 	for name, bad := range map[string]string{
@@ -281,6 +282,7 @@ default: ask
 		"bad size":      "limits: {memory: lots}\n",
 		"bad duration":  "limits: {wall: forever}\n",
 		"negative pids": "limits: {pids: -1}\n",
+		"bad memory":    "memory: all\n",
 		"bad agent":     "agent: \"../x\"\n",
 		"not a map":     "- a\n",
 	} {
@@ -289,5 +291,86 @@ default: ask
 		} else if !strings.Contains(err.Error(), "p.yaml") {
 			t.Errorf("%s: error does not name the file: %v", name, err)
 		}
+	}
+}
+
+// Memory access is its own capability: none by default in a file, read below write, narrowed like
+// the others, and never implied by workspace paths.
+func TestMemoryAccess(t *testing.T) {
+	t.Parallel()
+	recall := Call{Tool: "recall", Memory: MemoryRead}
+	remember := Call{Tool: "remember", Memory: MemoryWrite}
+	for _, tc := range []struct {
+		yaml             string
+		recall, remember Verdict
+	}{
+		{"read: ['**']\nwrite: ['**']\ndefault: auto\n", Refuse, Refuse},
+		{"memory: none\ndefault: auto\n", Refuse, Refuse},
+		{"memory: read\ndefault: auto\n", Allow, Refuse},
+		{"memory: write\ndefault: auto\n", Allow, Allow},
+		{"memory: write\ntools: {remember: ask}\ndefault: auto\n", Allow, AskUser},
+	} {
+		p, err := Parse("a.yaml", []byte(tc.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Decide(recall).Verdict; got != tc.recall {
+			t.Errorf("%q: recall %s, want %s", tc.yaml, got, tc.recall)
+		}
+		d := p.Decide(remember)
+		if d.Verdict != tc.remember {
+			t.Errorf("%q: remember %s, want %s", tc.yaml, d.Verdict, tc.remember)
+		}
+		if d.Verdict == Refuse && (d.Missing == nil || *d.Missing != (Capability{KindMemory, MemoryWrite}) ||
+			!strings.Contains(d.Reason, "may not write to the memory")) {
+			t.Errorf("%q: refusal %+v", tc.yaml, d)
+		}
+	}
+	parent := Policy{Agent: "lead", Memory: MemoryRead, Default: Auto}
+	child := Policy{Agent: "sub", Memory: MemoryWrite, Default: Auto}
+	n := Narrow(parent, child)
+	if n.Decide(remember).Verdict != Refuse || n.Decide(recall).Verdict != Allow {
+		t.Errorf("narrowed: remember %s recall %s", n.Decide(remember).Verdict, n.Decide(recall).Verdict)
+	}
+	if (&Policy{Agent: "x", Memory: MemoryWrite}).Allows(Capability{KindMemory, "everything"}) {
+		t.Error("an unknown memory access is allowed")
+	}
+	if b := Builtin("x"); b.Decide(remember).Verdict != AskUser {
+		t.Errorf("the built-in policy: remember %s, want ask", b.Decide(remember).Verdict)
+	}
+}
+
+func TestMatchHost(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		pat, host string
+		want      bool
+	}{
+		{"example.org", "example.org", true},
+		{"example.org", "EXAMPLE.org.", true},
+		{"example.org", "example.org:443", true},
+		{"example.org", "www.example.org", false},
+		{"*.example.org", "www.example.org:80", true},
+		{"*.example.org", "example.org", false},
+		{"example.org:8443", "example.org:8443", true},
+		{"example.org:8443", "example.org:443", false},
+		{"example.org:8443", "example.org", false},
+		{"*.example.org:443", "a.b.example.org:443", true},
+		{"*.example.org:443", "a.example.org:80", false},
+		{"127.0.0.2", "127.0.0.2:9000", true},
+		{"example.org", "", false},
+		{"example.org", ":443", false},
+	} {
+		if got := matchHost(c.pat, c.host); got != c.want {
+			t.Errorf("matchHost(%q, %q) = %v, want %v", c.pat, c.host, got, c.want)
+		}
+	}
+	for _, h := range []string{"example.org:0", "example.org:65536", "example.org:http", "example.org:", "http://x:80"} {
+		if _, err := Parse("p.yaml", []byte("hosts: [\""+h+"\"]\n")); err == nil {
+			t.Errorf("host %q accepted", h)
+		}
+	}
+	if _, err := Parse("p.yaml", []byte("hosts: [\"example.org:8443\", \"*.golang.org:443\"]\n")); err != nil {
+		t.Errorf("hosts with ports: %v", err)
 	}
 }

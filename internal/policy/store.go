@@ -31,10 +31,11 @@ const DefaultAgent = "default"
 const grantsFile = "grants.yaml"
 
 // Builtin is the policy of agents when the home has neither their file nor default.yaml: the whole
-// workspace readable and writable (every change is a commit, so revertible), no commands, languages or
-// hosts, and every tool call approved by a person.
+// workspace readable and writable (every change is a commit, so revertible), the memory readable and
+// writable (remembered facts are append-only), no commands, languages or hosts, and every tool call
+// approved by a person.
 func Builtin(agent string) Policy {
-	return Policy{Agent: agent, Read: []string{"**"}, Write: []string{"**"}, Default: Ask}
+	return Policy{Agent: agent, Read: []string{"**"}, Write: []string{"**"}, Memory: MemoryWrite, Default: Ask}
 }
 
 // Options configure Load.
@@ -246,6 +247,10 @@ func (s *Store) policyLocked(agent string) Policy {
 			p.Languages = append(p.Languages, g.Cap.Value)
 		case KindHost:
 			p.Hosts = append(p.Hosts, g.Cap.Value)
+		case KindMemory:
+			if memoryRank(g.Cap.Value) > memoryRank(p.Memory) {
+				p.Memory = g.Cap.Value
+			}
 		case KindTool:
 			p.Tools[g.Cap.Value] = Auto
 		}
@@ -374,6 +379,10 @@ func (s *Store) Request(ctx context.Context, agent, run string, c Capability, re
 	case KindCommand, KindLanguage, KindHost, KindTool, KindCall:
 		if strings.TrimSpace(c.Value) == "" {
 			return Request{}, fault.Param("capability", "empty %s", c.Kind)
+		}
+	case KindMemory:
+		if c.Value != MemoryRead && c.Value != MemoryWrite {
+			return Request{}, fault.Param("capability", "memory access %q: want read or write", c.Value)
 		}
 	default:
 		return Request{}, fault.Param("capability", "unknown capability kind %q", c.Kind)

@@ -248,3 +248,38 @@ func TestSetCommitsAndAudits(t *testing.T) {
 		t.Error("invalid policy set")
 	}
 }
+
+// A person can grant an agent write access to the memory; a grant of read never lowers write.
+func TestGrantMemoryAccess(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, map[string]string{"reader.yaml": "memory: read\ndefault: auto\n", "scribe.yaml": "memory: write\n"})
+	remember := Call{Tool: "remember", Memory: MemoryWrite}
+	d := f.store.Decide("reader", remember)
+	if d.Verdict != Refuse || d.Missing == nil {
+		t.Fatalf("before grant: %+v", d)
+	}
+	if _, err := f.store.Request(ctx, "reader", "r", Capability{KindMemory, "all"}, "x"); fault.CodeOf(err) != fault.Invalid {
+		t.Fatalf("a request for unknown memory access: %v", err)
+	}
+	req, err := f.store.Request(ctx, "reader", "r", *d.Missing, "to note a finding")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Grant(ctx, req.ID, "ada"); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.store.Decide("reader", remember); d.Verdict != Allow {
+		t.Fatalf("after grant: %+v", d)
+	}
+	req, err = f.store.Request(ctx, "scribe", "r", Capability{KindMemory, MemoryRead}, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Grant(ctx, req.ID, "ada"); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.store.Policy("scribe"); p.Memory != MemoryWrite {
+		t.Fatalf("a read grant lowered write: %q", p.Memory)
+	}
+}

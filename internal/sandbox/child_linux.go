@@ -26,6 +26,7 @@ const childArg = "__seance_sandbox_child_v1__"
 const (
 	specFD   = 3 // read end: the JSON childSpec, closed by the parent after writing
 	statusFD = 4 // write end: a setup failure, as JSON; closes on a successful exec (close-on-exec)
+	netFD    = 5 // NetworkProxy only: a Unix socket on which the child sends the parent its listener
 )
 
 // maxSpec bounds the encoded spec (argv, environment and paths).
@@ -43,8 +44,9 @@ type childSpec struct {
 	CPUSecs   uint64   `json:"cpu_secs"`
 	FileSize  uint64   `json:"file_size"`
 	OpenFiles uint64   `json:"open_files"`
-	NProc     uint64   `json:"nproc,omitempty"`   // RLIMIT_NPROC fallback when there is no pids cgroup
-	Cgroups   []string `json:"cgroups,omitempty"` // directories whose cgroup.procs the child joins first
+	NProc     uint64   `json:"nproc,omitempty"`      // RLIMIT_NPROC fallback when there is no pids cgroup
+	Cgroups   []string `json:"cgroups,omitempty"`    // directories whose cgroup.procs the child joins first
+	ProxyPort int      `json:"proxy_port,omitempty"` // NetworkProxy: listen on 127.0.0.1:ProxyPort, send it on netFD
 }
 
 // childError is the wire form of a setup failure reported on the status pipe.
@@ -129,6 +131,11 @@ func runChild() error {
 			return stage("cgroup", err)
 		}
 	}
+	if cs.ProxyPort > 0 {
+		if err := proxyListener(cs.ProxyPort); err != nil {
+			return stage("network", err)
+		}
+	}
 	if err := buildRoot(&cs); err != nil {
 		return err
 	}
@@ -141,7 +148,7 @@ func runChild() error {
 	}
 	var ll *landlockRuleset
 	if cs.Landlock > 0 {
-		if ll, err = newLandlockRuleset(cs.Landlock, cs.Dir); err != nil {
+		if ll, err = newLandlockRuleset(cs.Landlock, cs.Dir, cs.ProxyPort); err != nil {
 			return stage("landlock", err)
 		}
 	}
@@ -175,6 +182,45 @@ func runChild() error {
 		return stage("seccomp", err)
 	}
 	return stage("exec", syscall.Exec(path, cs.Argv, cs.Env))
+}
+
+// proxyListener brings the loopback device of the child's network namespace up, listens on
+// 127.0.0.1:port there and sends the listening socket to the parent over netFD (SCM_RIGHTS), which
+// serves it outside the sandbox. The child keeps no copy: the target can connect to the listener
+// but never accept on it. It runs while the child still has CAP_NET_ADMIN in its namespaces (as root,
+// or as root of its own user namespace, which owns the network namespace).
+func proxyListener(port int) error {
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket for ioctl: %w", err)
+	}
+	ifr, err := unix.NewIfreq("lo")
+	if err == nil {
+		err = unix.IoctlIfreq(s, unix.SIOCGIFFLAGS, ifr)
+	}
+	if err == nil {
+		ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+		err = unix.IoctlIfreq(s, unix.SIOCSIFFLAGS, ifr)
+	}
+	unix.Close(s)
+	if err != nil {
+		return fmt.Errorf("bring loopback up: %w", err)
+	}
+	ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	defer unix.Close(ln)
+	if err := unix.Bind(ln, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return fmt.Errorf("bind 127.0.0.1:%d: %w", port, err)
+	}
+	if err := unix.Listen(ln, 128); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if err := unix.Sendmsg(netFD, []byte{0}, unix.UnixRights(ln), nil, 0); err != nil {
+		return fmt.Errorf("send the listener to the parent: %w", err)
+	}
+	return unix.Close(netFD)
 }
 
 // lookPath resolves a program name with the PATH of env, inside the sandbox.

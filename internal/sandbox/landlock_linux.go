@@ -57,8 +57,9 @@ type landlockRuleset struct {
 // newLandlockRuleset builds the ruleset of a sandbox inside its new root: everything visible is
 // readable and executable; only the workspace, /tmp and /dev/shm are writable (the .git read-only
 // mount still refuses writes); the data devices may be written; with ABI 4 no TCP bind or connect
-// is allowed; with ABI 6 abstract Unix sockets and signals are scoped to the sandbox.
-func newLandlockRuleset(abi int, workspace string) (*landlockRuleset, error) {
+// is allowed, except a connect to proxyPort when it is not 0 (the NetworkProxy listener); with ABI 6
+// abstract Unix sockets and signals are scoped to the sandbox.
+func newLandlockRuleset(abi int, workspace string, proxyPort int) (*landlockRuleset, error) {
 	all := fsRights(abi)
 	attr := landlockAttr{fs: all}
 	size := unsafe.Sizeof(attr.fs)
@@ -96,7 +97,34 @@ func newLandlockRuleset(abi int, workspace string) (*landlockRuleset, error) {
 			return nil, err
 		}
 	}
+	if abi >= 4 && proxyPort > 0 {
+		if err := rs.allowConnect(proxyPort); err != nil {
+			unix.Close(rs.fd)
+			return nil, err
+		}
+	}
 	return rs, nil
+}
+
+// landlockNetPortAttr is struct landlock_net_port_attr (two 64-bit fields, so packing changes nothing).
+type landlockNetPortAttr struct {
+	allowedAccess uint64
+	port          uint64
+}
+
+// landlockRuleNetPort is LANDLOCK_RULE_NET_PORT, which golang.org/x/sys/unix does not define.
+const landlockRuleNetPort = 2
+
+// allowConnect adds a rule that allows TCP connect (not bind) to port, on any address: inside the
+// sandbox's network namespace only its loopback exists.
+func (rs *landlockRuleset) allowConnect(port int) error {
+	na := landlockNetPortAttr{allowedAccess: unix.LANDLOCK_ACCESS_NET_CONNECT_TCP, port: uint64(port)}
+	_, _, e := unix.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, uintptr(rs.fd), landlockRuleNetPort,
+		uintptr(unsafe.Pointer(&na)), 0, 0, 0)
+	if e != 0 {
+		return fmt.Errorf("add rule for TCP port %d: %w", port, e)
+	}
+	return nil
 }
 
 // allow adds a path-beneath rule.

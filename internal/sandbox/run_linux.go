@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,6 +97,25 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 		return res, fault.Wrap(err, fault.Internal, "sandbox: pipe")
 	}
 	defer statusR.Close()
+	// NetworkProxy: a socket pair on which the child sends the listener it made in its namespace.
+	var netParent *net.UnixConn
+	var netChild *os.File
+	if spec.Network == NetworkProxy {
+		netParent, netChild, err = socketPair()
+		if err != nil {
+			specR.Close()
+			statusW.Close()
+			return res, fault.Wrap(err, fault.Internal, "sandbox: socket pair")
+		}
+		defer netParent.Close()
+	}
+	closeChildEnds := func() {
+		specR.Close()
+		statusW.Close()
+		if netChild != nil {
+			netChild.Close()
+		}
+	}
 
 	stdout := newCapture(spec.Stdout, lim.Output)
 	stderr := newCapture(spec.Stderr, lim.Output)
@@ -122,8 +142,7 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 	default:
 		var r *os.File
 		if r, stdinW, err = os.Pipe(); err != nil {
-			specR.Close()
-			statusW.Close()
+			closeChildEnds()
 			return res, fault.Wrap(err, fault.Internal, "sandbox: pipe")
 		}
 		cmd.Stdin = r
@@ -138,15 +157,16 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 	if cg != nil {
 		cs.Cgroups = cg.dirs
 	}
+	if netChild != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, netChild) // netFD
+	}
 	b, err := json.Marshal(cs)
 	if err != nil {
-		specR.Close()
-		statusW.Close()
+		closeChildEnds()
 		return res, fault.Wrap(err, fault.Internal, "sandbox: encode spec")
 	}
 	if len(b) > maxSpec {
-		specR.Close()
-		statusW.Close()
+		closeChildEnds()
 		return res, fault.New(fault.TooLarge, "sandbox: argv, environment and paths exceed %d bytes", maxSpec)
 	}
 	// A spec that fits the pipe's buffer is written before the child starts, so the child never
@@ -159,8 +179,7 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 		sent <- err
 	}
 	err = cmd.Start()
-	specR.Close()
-	statusW.Close()
+	closeChildEnds()
 	if err != nil {
 		if stdinW != nil {
 			stdinW.Close()
@@ -174,6 +193,22 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 			_, _ = io.Copy(stdinW, spec.Stdin)
 			stdinW.Close()
 		}()
+	}
+	// The proxy: it serves the listener the child sends, from here until the tree is gone.
+	proxyCtx, stopProxy := context.WithCancel(context.Background())
+	defer stopProxy()
+	proxyDone := make(chan struct{})
+	if netParent != nil {
+		go func() {
+			defer close(proxyDone)
+			ln, err := receiveListener(netParent)
+			if err != nil {
+				return // the child failed before sending it, and reports why on the status pipe
+			}
+			_ = spec.Proxy.Serve(proxyCtx, ln)
+		}()
+	} else {
+		close(proxyDone)
 	}
 	if len(b) > pipeBuf {
 		go func() {
@@ -223,6 +258,11 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 	}()
 
 	waitErr := cmd.Wait()
+	stopProxy()
+	if netParent != nil {
+		_ = netParent.SetReadDeadline(time.Now()) // a child that died before sending the listener
+	}
+	<-proxyDone
 	if stdinW != nil {
 		stdinW.Close() // unblocks a copy waiting on a full pipe; the tree is gone
 	}
@@ -322,8 +362,13 @@ func prepare(spec *Spec) (Limits, *childSpec, error) {
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
 		return lim, nil, fault.Param("argv", "sandbox: empty argv")
 	}
-	if spec.Network != NetworkNone {
-		return lim, nil, fault.New(fault.Unsupported, "sandbox: only the no-network mode is implemented")
+	switch {
+	case spec.Network != NetworkNone && spec.Network != NetworkProxy:
+		return lim, nil, fault.Param("network", "sandbox: unknown network mode %d", spec.Network)
+	case spec.Network == NetworkProxy && spec.Proxy == nil:
+		return lim, nil, fault.Param("network", "sandbox: the proxy network mode needs a proxy to serve it")
+	case spec.Network == NetworkNone && spec.Proxy != nil:
+		return lim, nil, fault.Param("network", "sandbox: a proxy was given without the proxy network mode")
 	}
 	if !cleanAbs(spec.Dir) {
 		return lim, nil, fault.Param("dir", "sandbox: the workspace must be a clean absolute path other than /, not %q", spec.Dir)
@@ -382,6 +427,9 @@ func prepare(spec *Spec) (Limits, *childSpec, error) {
 	if env == nil {
 		env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp"}
 	}
+	if spec.Network == NetworkProxy {
+		env = proxyEnv(env)
+	}
 	cs := &childSpec{
 		Argv:      spec.Argv,
 		Env:       env,
@@ -393,7 +441,25 @@ func prepare(spec *Spec) (Limits, *childSpec, error) {
 		FileSize:  uint64(lim.FileSize),
 		OpenFiles: uint64(lim.OpenFiles),
 	}
+	if spec.Network == NetworkProxy {
+		cs.ProxyPort = ProxyPort
+	}
 	return lim, cs, nil
+}
+
+// proxyEnv returns env with the proxy variables naming the sandbox's proxy listener, replacing any
+// the caller set.
+func proxyEnv(env []string) []string {
+	url := fmt.Sprintf("http://127.0.0.1:%d", ProxyPort)
+	out := make([]string, 0, len(env)+6)
+	for _, kv := range env {
+		switch k, _, _ := strings.Cut(kv, "="); strings.ToUpper(k) {
+		case "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, "HTTP_PROXY="+url, "HTTPS_PROXY="+url, "http_proxy="+url, "https_proxy="+url, "NO_PROXY=", "no_proxy=")
 }
 
 // textOK reports whether s can be passed through the JSON spec and execve unchanged.
@@ -456,4 +522,56 @@ func (c *capture) kept() []byte {
 		return nil
 	}
 	return c.buf.Bytes()
+}
+
+// socketPair returns a connected pair of Unix stream sockets: the parent's end as a conn, the child's
+// as a file to pass in ExtraFiles.
+func socketPair() (*net.UnixConn, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	pf := os.NewFile(uintptr(fds[0]), "net-parent")
+	defer pf.Close()
+	c, err := net.FileConn(pf)
+	if err != nil {
+		unix.Close(fds[1])
+		return nil, nil, err
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		unix.Close(fds[1])
+		return nil, nil, errors.New("socket pair is not a Unix socket")
+	}
+	return uc, os.NewFile(uintptr(fds[1]), "net-child"), nil
+}
+
+// receiveListener reads the listening socket the child sends over c (SCM_RIGHTS).
+func receiveListener(c *net.UnixConn) (net.Listener, error) {
+	buf := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	for _, m := range msgs {
+		if got, err := unix.ParseUnixRights(&m); err == nil {
+			fds = append(fds, got...)
+		}
+	}
+	if len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, fmt.Errorf("want one descriptor from the child, got %d", len(fds))
+	}
+	f := os.NewFile(uintptr(fds[0]), "proxy-listener")
+	defer f.Close()
+	return net.FileListener(f)
 }

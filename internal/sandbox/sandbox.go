@@ -11,7 +11,9 @@
 package sandbox
 
 import (
+	"context"
 	"io"
+	"net"
 	"syscall"
 	"time"
 )
@@ -30,11 +32,31 @@ const DefaultMinLandlockABI = 4
 // Network says what network a sandboxed process may reach.
 type Network int
 
-// The network modes. Only NetworkNone is implemented: the process gets an empty network namespace
-// (a loopback device that is down) and Landlock denies TCP bind and connect.
+// The network modes.
 const (
+	// NetworkNone gives the process an empty network namespace (a loopback device that is down);
+	// Landlock (ABI ≥ 4) denies TCP bind and connect.
 	NetworkNone Network = iota
+	// NetworkProxy gives the process a network namespace whose loopback is up and holds one TCP
+	// listener, 127.0.0.1:ProxyPort, whose connections Spec.Proxy serves in the calling process,
+	// outside the sandbox. Landlock (ABI ≥ 4) allows TCP connect to ProxyPort only and no bind;
+	// there is no other interface, so the proxy is the only way out. HTTP_PROXY, HTTPS_PROXY,
+	// http_proxy and https_proxy name it in the process's environment (NO_PROXY and no_proxy are
+	// empty).
+	NetworkProxy
 )
+
+// ProxyPort is the port of the proxy listener inside a NetworkProxy sandbox.
+const ProxyPort = 3128
+
+// NetworkServer serves the connections a NetworkProxy sandbox makes to its proxy listener
+// (*netproxy.Proxy implements it).
+type NetworkServer interface {
+	// Serve accepts connections on ln until ctx ends or ln fails; before it returns it closes ln and
+	// every connection it accepted. Run cancels ctx when the sandboxed process tree is gone and waits
+	// for Serve to return, so the server lives exactly as long as the run.
+	Serve(ctx context.Context, ln net.Listener) error
+}
 
 // Limits bounds what a sandboxed process tree may consume. A zero field takes the value from
 // DefaultLimits; there is deliberately no way to ask for "unlimited".
@@ -85,6 +107,8 @@ type Spec struct {
 	Limits Limits
 	// Network is what the process may reach; the zero value is no network.
 	Network Network
+	// Proxy serves the proxy listener of NetworkProxy (required then, and only then).
+	Proxy NetworkServer
 	// UID and GID are the ids the process runs as; zero means DefaultUID and DefaultGID (a sandboxed
 	// process never runs as root). When seance itself is not root, a user namespace is used and the
 	// process runs as its own uid 0 with every capability removed; UID and GID are then ignored.

@@ -727,7 +727,9 @@ func TestSpecErrors(t *testing.T) {
 		{"host /proc", Spec{Argv: []string{"true"}, Dir: dir, ReadOnly: []string{"/proc"}}, fault.Invalid},
 		{"host /sys part", Spec{Argv: []string{"true"}, Dir: dir, ReadOnly: []string{"/sys/fs"}}, fault.Invalid},
 		{"huge argv", Spec{Argv: []string{"true", strings.Repeat("a", 2<<20)}, Dir: dir}, fault.TooLarge},
-		{"network", Spec{Argv: []string{"true"}, Dir: dir, Network: Network(1)}, fault.Unsupported},
+		{"unknown network", Spec{Argv: []string{"true"}, Dir: dir, Network: Network(7)}, fault.Invalid},
+		{"proxy mode without a proxy", Spec{Argv: []string{"true"}, Dir: dir, Network: NetworkProxy}, fault.Invalid},
+		{"proxy without proxy mode", Spec{Argv: []string{"true"}, Dir: dir, Proxy: &recordingServer{}}, fault.Invalid},
 		{"negative limit", Spec{Argv: []string{"true"}, Dir: dir, Limits: Limits{Memory: -1}}, fault.Invalid},
 	} {
 		t.Run(c.name, func(t *testing.T) {

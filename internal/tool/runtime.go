@@ -81,6 +81,11 @@ func NewRuntime(opts Options) (*Runtime, error) {
 	if opts.MaxResult <= 0 {
 		opts.MaxResult = 32 << 10
 	}
+	if _, ok := opts.Registry.get(RequestTool); !ok {
+		if err := opts.Registry.Add(requestTool{}); err != nil {
+			return nil, err
+		}
+	}
 	return &Runtime{opts: opts}, nil
 }
 
@@ -168,6 +173,7 @@ func (rt *Runtime) Call(ctx context.Context, agent string, call chat.ToolCall) (
 		entry.Argv, entry.Exit = rec.Result.Argv, rec.Result.Exit
 		entry.DurationMS = rec.Duration.Milliseconds()
 		entry.BytesIn, entry.BytesOut = rec.Result.BytesIn, rec.Result.BytesOut
+		entry.Network = rec.Result.Network
 		e, err := rt.opts.Audit.Append(entry)
 		if err != nil {
 			return rec, fmt.Errorf("tool %s: audit: %w", call.Name, err)
@@ -196,6 +202,9 @@ func (rt *Runtime) Call(ctx context.Context, agent string, call chat.ToolCall) (
 	if err != nil {
 		return refuse("invalid arguments for %s: %s", call.Name, fault.Message(err))
 	}
+	if _, ok := e.tool.(requestTool); ok {
+		return rt.request(ctx, agent, run, args, &rec, refuse, finish)
+	}
 	pc.Tool = call.Name
 	pol := rt.Policy(agent)
 	d := pol.Decide(pc)
@@ -204,33 +213,23 @@ func (rt *Runtime) Call(ctx context.Context, agent string, call chat.ToolCall) (
 	case policy.Allow:
 		rec.Verdict, rec.ApprovedBy = policy.Allow, "policy"
 	case policy.AskUser:
-		req, err := rt.opts.Policies.Request(ctx, agent, run, policy.Capability{Kind: policy.KindCall, Value: summary(call.Name, pc, args)}, d.Reason)
-		if err != nil {
-			if ctx.Err() != nil {
-				return rec, ctx.Err()
-			}
-			rec.Verdict = policy.Refuse
-			return refuse("refused: the call needs a person's approval, and the request could not be made: %s", fault.Message(err))
-		}
-		if rt.opts.Approver != nil {
-			rt.opts.Approver(ctx, req)
-		}
-		wctx, cancel := context.WithTimeout(ctx, rt.opts.AskTimeout)
-		got, err := rt.opts.Policies.Wait(wctx, req.ID)
-		cancel()
+		got, err := rt.ask(ctx, agent, run, policy.Capability{Kind: policy.KindCall, Value: summary(call.Name, pc, args)}, d.Reason)
 		switch {
 		case ctx.Err() != nil:
 			return rec, fmt.Errorf("tool %s: waiting for approval: %w", call.Name, ctx.Err())
+		case err != nil && got.ID == "":
+			rec.Verdict = policy.Refuse
+			return refuse("refused: the call needs a person's approval, and %s", fault.Message(err))
 		case err != nil:
 			rec.Verdict = policy.Refuse
-			rec.Reason = fmt.Sprintf("%s; request %s: no decision within %s", d.Reason, req.ID, rt.opts.AskTimeout)
-			return refuse("refused: no person approved the call within %s (request %s)", rt.opts.AskTimeout, req.ID)
+			rec.Reason = fmt.Sprintf("%s; request %s: no decision within %s", d.Reason, got.ID, rt.opts.AskTimeout)
+			return refuse("refused: no person approved the call within %s (request %s)", rt.opts.AskTimeout, got.ID)
 		case got.Status == policy.Granted:
 			rec.Verdict, rec.ApprovedBy = policy.Allow, got.By
-			rec.Reason = fmt.Sprintf("%s; approved by %s (request %s)", d.Reason, got.By, req.ID)
+			rec.Reason = fmt.Sprintf("%s; approved by %s (request %s)", d.Reason, got.By, got.ID)
 		default:
 			rec.Verdict = policy.Refuse
-			rec.Reason = fmt.Sprintf("%s; denied by %s (request %s)", d.Reason, got.By, req.ID)
+			rec.Reason = fmt.Sprintf("%s; denied by %s (request %s)", d.Reason, got.By, got.ID)
 			note := ""
 			if got.Note != "" {
 				note = ": " + got.Note

@@ -62,6 +62,8 @@ type Result struct {
 	// BytesIn counts what went into the tool (file content written, standard input, a request body);
 	// BytesOut what came out (file content read, process output, a response body).
 	BytesIn, BytesOut int64
+	// Network summarises a process's use of its network proxy, for the audit log ("" without network).
+	Network string
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

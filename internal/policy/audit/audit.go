@@ -58,6 +58,9 @@ type Entry struct {
 	BytesOut   int64  `json:"bytes_out,omitempty"`
 	Commit     string `json:"commit,omitempty"`
 	Error      string `json:"error,omitempty"`
+	// Network summarises what a sandboxed process asked of its network proxy: attempts allowed and
+	// refused, the refused hosts, bytes moved.
+	Network string `json:"network,omitempty"`
 	// Prev is the hex SHA-256 of the previous line's bytes (without its newline); empty for entry 1.
 	Prev string `json:"prev"`
 }

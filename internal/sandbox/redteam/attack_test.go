@@ -25,7 +25,7 @@ const attacksDir = "testdata/attacks"
 // with comment lines of the form "key: value" (after "#" or "//"):
 //
 //	attack:   what the program tries (required)
-//	category: files, protected, secrets, network, outlive, ptrace, exhaustion or privilege (required)
+//	category: files, protected, secrets, network, proxy, outlive, ptrace, exhaustion or privilege (required)
 //	effect:   what the harness checks from the host, in words, for the results table (required)
 //	via:      which part of the sandbox is meant to stop it, for the results table (required)
 //	stop:     the limit that must end it (exhaustion attacks): pids, memory, cpu, wall, filesize
@@ -57,7 +57,7 @@ var languages = map[string]struct{ lang, interp string }{
 	".c":    {"c", ""},
 }
 
-var categories = []string{"files", "protected", "secrets", "network", "outlive", "ptrace", "exhaustion", "privilege"}
+var categories = []string{"files", "protected", "secrets", "network", "proxy", "outlive", "ptrace", "exhaustion", "privilege"}
 
 // loadAttacks reads every attack under dir, sorted by category then name.
 func loadAttacks(dir string) ([]*attack, error) {

@@ -4,6 +4,7 @@ package redteam
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/seance-dev/seance/internal/sandbox"
+	"github.com/seance-dev/seance/internal/workspace"
 )
 
 const uid, gid = sandbox.DefaultUID, sandbox.DefaultGID
@@ -43,6 +45,25 @@ func chownTree(root string) error {
 			return err
 		}
 		return os.Lchown(p, uid, gid)
+	})
+}
+
+// openTree gives root's tree to root with permissions that let anyone write it.
+func openTree(root string) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := os.Lchown(p, 0, 0); err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.Chmod(p, 0o777)
+		case d.Type().IsRegular():
+			return os.Chmod(p, 0o666)
+		}
+		return nil
 	})
 }
 
@@ -97,12 +118,15 @@ func newFixture(base, name, kind, home, suidHelper string) (*fixture, error) {
 	fx.victim = filepath.Join(fx.outside, "victim.txt")
 	fx.hiddenVictim = filepath.Join(fx.hidden, "victim.txt")
 	if err := writeFiles(fx.ws, map[string]string{
-		".git/config":          "[core]\n\tbare = false\n",
-		".git/HEAD":            "ref: refs/heads/main\n",
-		".git/refs/heads/main": "0123456789abcdef0123456789abcdef01234567\n",
-		".git/hooks/":          "",
-		"README.md":            "workspace of " + name + "\n",
+		"README.md": "workspace of " + name + "\n",
 	}); err != nil {
+		return nil, err
+	}
+	// A real seance workspace: a git repository with its first commit, as the tool runtime needs.
+	if _, err := workspace.Create(context.Background(), fx.ws, workspace.Options{}); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(fx.ws, ".git", "hooks"), 0o755); err != nil {
 		return nil, err
 	}
 	if err := writeFiles(fx.outside, map[string]string{
@@ -124,6 +148,12 @@ func newFixture(base, name, kind, home, suidHelper string) (*fixture, error) {
 		if err := chownTree(d); err != nil {
 			return nil, err
 		}
+	}
+	// The .git stays root's (git, run by the runtime as root, refuses a repository another uid owns)
+	// but is open to everyone, so that file permissions would allow every attack on it and only the
+	// sandbox stands in the way.
+	if err := openTree(filepath.Join(fx.ws, ".git")); err != nil {
+		return nil, err
 	}
 	// A setuid-root program where the sandbox can see (and, in the workspace, execute) it.
 	helper, err := os.ReadFile(suidHelper)
@@ -191,6 +221,7 @@ func (fx *fixture) env(s *suite) []string {
 		"RT_SUID=" + fx.suidWS,
 		"RT_SUID_OUT=" + fx.suidOut,
 		"RT_PARENT_PID=" + strconv.Itoa(os.Getpid()),
+		"RT_ALLOWED=" + s.allowed.addr,
 	}
 }
 
@@ -389,6 +420,9 @@ func (fx *fixture) scanWorkspace(limit int64) ([]workspaceFile, []byte, error) {
 	err := filepath.WalkDir(fx.ws, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if p == filepath.Join(fx.ws, ".git") {
+			return filepath.SkipDir
 		}
 		st, err := os.Lstat(p)
 		if err != nil {

@@ -19,8 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seance-dev/seance/internal/chat"
+	"github.com/seance-dev/seance/internal/policy"
 	"github.com/seance-dev/seance/internal/policy/audit"
 	"github.com/seance-dev/seance/internal/sandbox"
+	"github.com/seance-dev/seance/internal/tool"
+	"github.com/seance-dev/seance/internal/tool/builtin"
+	"github.com/seance-dev/seance/internal/workspace"
 )
 
 var update = flag.Bool("update", false, "rewrite the results table in docs/SECURITY.md")
@@ -53,6 +58,8 @@ type suite struct {
 	binDir         string
 	runID          string
 	sem            chan struct{}
+	policies       *policy.Store
+	allowed        *allowedTarget
 
 	mu   sync.Mutex
 	rows map[string]row
@@ -63,6 +70,7 @@ type row struct {
 	a        *attack
 	outcome  string
 	failures []string
+	marker   string
 }
 
 func TestRedTeam(t *testing.T) {
@@ -100,21 +108,33 @@ func TestRedTeam(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Fatalf("audit log does not verify: %v %+v", err, rep.Problem)
 	}
-	entries, err := audit.Show(s.logPath, audit.Filter{Run: s.runID, Agent: "redteam", Tool: "run_code"})
+	entries, err := audit.Show(s.logPath, audit.Filter{Run: s.runID, Tool: "run"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.mu.Lock()
 	ran := len(s.rows)
 	seen := map[string]int{}
+	byMarker := map[string]*attack{}
+	for _, r := range s.rows {
+		byMarker[r.marker] = r.a
+	}
 	for _, e := range entries {
-		var args struct{ Attack string }
-		if err := json.Unmarshal(e.Args, &args); err != nil {
-			t.Errorf("audit entry %d: %v", e.Seq, err)
+		// The runtime wrote the entry; the attack is named by the marker, its last argument.
+		var a *attack
+		if len(e.Argv) > 0 {
+			a = byMarker[e.Argv[len(e.Argv)-1]]
 		}
-		seen[args.Attack]++
-		if e.Decision != "allow" || e.Exit == nil && e.Error == "" || len(e.Argv) == 0 {
-			t.Errorf("audit entry %d is incomplete: %+v", e.Seq, e)
+		if a == nil {
+			t.Errorf("audit entry %d names no attack: %+v", e.Seq, e)
+			continue
+		}
+		seen[a.Name]++
+		if e.Decision != "allow" || e.ApprovedBy != "policy" || e.Exit == nil && e.Error == "" || e.Agent != agentFor(a) {
+			t.Errorf("audit entry %d of %s is incomplete: %+v", e.Seq, a.Name, e)
+		}
+		if a.Category == "proxy" && !refusedSome(e.Network) {
+			t.Errorf("audit entry %d of %s records no refused proxy attempt: network %q", e.Seq, a.Name, e.Network)
 		}
 	}
 	for name := range s.rows {
@@ -141,13 +161,20 @@ func newSuite(t *testing.T) *suite {
 	s.logPath = filepath.Join(s.home, "audit.log")
 	s.binDir = filepath.Join(s.root, "bin")
 	must(t, os.Mkdir(s.binDir, 0o755))
+	// Every attack is a run call: its interpreter, or its compiled program in its workspace.
+	commands := "commands: [/bin/sh, /bin/bash, /usr/bin/python3, /usr/bin/perl, /usr/bin/node, '" + filepath.Join(s.root, "attacks", "*", "ws", "attack") + "']\n"
+	base := "read: ['**']\nwrite: ['**']\n" + commands + "tools: {run: auto}\ndefault: deny\n"
 	must(t, writeFiles(s.home, map[string]string{
-		"policy/default.yaml": "default: ask\n",
-		"policy/redteam.yaml": "languages: [sh, python3, perl, node]\ntools: {run_code: auto}\ndefault: deny\n",
+		"policy/default.yaml":     "default: ask\n",
+		"policy/redteam.yaml":     base,
+		"policy/redteam-net.yaml": base + "hosts: [" + allowedHost + ", " + rebindHost + "]\n",
 	}))
 	var err error
 	s.log, err = audit.Open(s.logPath)
 	must(t, err)
+	s.policies, err = policy.Load(s.home, policy.Options{})
+	must(t, err)
+	s.allowed = newAllowedTarget(t)
 	// Owned by the sandbox's uid: only the sandbox keeps attacks from writing them.
 	must(t, chownTree(s.home))
 
@@ -189,7 +216,10 @@ func (s *suite) runAttack(t *testing.T, a *attack) {
 	argv, srcBytes, err := a.program(fx.ws, s.binDir, fx.marker)
 	must(t, err)
 	must(t, fx.recordWorkspace())
-	watched := []string{fx.outside, fx.hidden, filepath.Join(fx.ws, ".git"), filepath.Join(s.home, "policy"), fx.suidWS}
+	// The workspace's setuid copy is not watched: before every process the run tool hands the
+	// workspace to the sandbox's uid (lchown), which clears the setuid bit. The outside copy stays
+	// setuid-root and watched.
+	watched := append([]string{fx.outside, fx.hidden, filepath.Join(s.home, "policy")}, gitWatched(fx.ws)...)
 	if s.hostSecretPath != "" {
 		watched = append(watched, s.hostSecretPath)
 	}
@@ -212,21 +242,36 @@ func (s *suite) runAttack(t *testing.T, a *attack) {
 	if a.Limits.Wall != 0 {
 		lim.Wall = a.Limits.Wall
 	}
-	spec := sandbox.Spec{
-		Argv:     argv,
-		Dir:      fx.ws,
-		ReadOnly: []string{fx.outside, s.home},
-		Env:      fx.env(s),
+	_ = srcBytes
+	head, err := gitHead(fx.ws)
+	must(t, err)
+	// The attack is a real run call through the tool runtime: the policy decides it, the workspace
+	// is snapshotted before and committed after, the runtime writes the audit entry, and run starts
+	// the process through sandbox.Run (with the proxy when the agent's policy grants hosts).
+	reg, err := builtin.Registry(builtin.Options{Sandbox: builtin.SandboxOptions{
 		Limits:   lim,
-	}
+		Env:      fx.env(s)[2:], // PATH and HOME are run's own
+		ReadOnly: []string{fx.outside, s.home},
+		Resolver: rebindResolver{},
+	}})
+	must(t, err)
+	wsp, err := workspace.Open(context.Background(), fx.ws, workspace.Options{})
+	must(t, err)
+	rt, err := tool.NewRuntime(tool.Options{Registry: reg, Workspace: wsp, Policies: s.policies, Audit: s.log, Run: s.runID, MaxResult: 1 << 20})
+	must(t, err)
+	callArgs, err := json.Marshal(map[string]any{"argv": argv})
+	must(t, err)
 
 	s.sem <- struct{}{}
 	ctx, cancel := context.WithTimeout(context.Background(), lim.Wall+time.Minute)
-	res, runErr := sandbox.Run(ctx, spec)
+	rec, callErr := rt.Call(ctx, agentFor(a), chat.ToolCall{ID: "call-" + a.Name, Name: "run", Arguments: string(callArgs)})
 	cancel()
 	<-s.sem
 	runEnd := time.Now()
-	s.audit(t, a, argv, srcBytes, res, runErr)
+	res, runErr := runResult(rec)
+	if callErr != nil {
+		runErr = callErr
+	}
 
 	var fail []string
 	failf := func(format string, args ...any) { fail = append(fail, fmt.Sprintf(format, args...)) }
@@ -234,6 +279,15 @@ func (s *suite) runAttack(t *testing.T, a *attack) {
 		failf("sandbox.Run: %v (the attack was not judged)", runErr)
 	} else {
 		fail = append(fail, s.judge(a, fx, res, lim, secrets, before, watched)...)
+		fail = append(fail, gitIntact(fx.ws, head, rec.Commit)...)
+		if a.Category == "proxy" {
+			if !refusedSome(rec.Result.Network) {
+				failf("the proxy refused nothing (network %q): the attack did not try it", rec.Result.Network)
+			}
+			if !strings.Contains(string(res.Stdout), "control: ok") {
+				failf("the allowed host was not reached through the proxy (positive control)")
+			}
+		}
 		if a.Category == "outlive" {
 			time.Sleep(time.Until(runEnd.Add(lateWait)))
 			fail = append(fail, fx.survivors()...)
@@ -244,7 +298,7 @@ func (s *suite) runAttack(t *testing.T, a *attack) {
 		controlOK = len(s.control(t, a)) > 0
 	}
 	if len(fail) > 0 || testing.Verbose() {
-		t.Logf("exit %d signal %v killed %q hit %v duration %v\nstdout: %s\nstderr: %s", res.ExitCode, res.Signal, res.Killed, res.Hit, res.Duration, clip(res.Stdout), clip(res.Stderr))
+		t.Logf("exit %d signal %v killed %q hit %v duration %v network %q\nstdout: %s\nstderr: %s", res.ExitCode, res.Signal, res.Killed, res.Hit, res.Duration, rec.Result.Network, clip(res.Stdout), clip(res.Stderr))
 		for _, f := range fail {
 			t.Errorf("%s: NOT BLOCKED: %s", a.Name, f)
 		}
@@ -254,7 +308,7 @@ func (s *suite) runAttack(t *testing.T, a *attack) {
 	if !controlOK {
 		out += " (**the positive control found no effect**)"
 	}
-	s.rows[a.Name] = row{a: a, outcome: out, failures: fail}
+	s.rows[a.Name] = row{a: a, outcome: out, failures: fail, marker: fx.marker}
 	s.mu.Unlock()
 }
 
@@ -384,46 +438,6 @@ func (fx *fixture) survivors() []string {
 		fail = append(fail, fmt.Sprintf("a survivor wrote %q after the sandbox ended", m))
 	}
 	return fail
-}
-
-// audit appends the attack's call to the audit log as the tool runtime would for run_code.
-func (s *suite) audit(t *testing.T, a *attack, argv []string, srcBytes int64, res sandbox.Result, runErr error) {
-	t.Helper()
-	args, err := json.Marshal(struct {
-		Attack   string `json:"attack"`
-		Language string `json:"language"`
-		Category string `json:"category"`
-	}{a.Name, a.Lang, a.Category})
-	must(t, err)
-	e := audit.Entry{
-		Kind:       "call",
-		Run:        s.runID,
-		Agent:      "redteam",
-		Tool:       "run_code",
-		Argv:       argv,
-		Args:       args,
-		Decision:   "allow",
-		Reason:     "red-team attack: " + a.Title,
-		ApprovedBy: "policy",
-		DurationMS: res.Duration.Milliseconds(),
-		BytesIn:    srcBytes,
-		BytesOut:   res.StdoutBytes + res.StderrBytes,
-	}
-	switch {
-	case runErr != nil:
-		e.Error = runErr.Error()
-	default:
-		code := res.ExitCode
-		e.Exit = &code
-		if res.Killed != "" {
-			e.Error = "killed: " + string(res.Killed) + " limit"
-		} else if res.Signal != 0 {
-			e.Error = "signal: " + res.Signal.String()
-		}
-	}
-	if _, err := s.log.Append(e); err != nil {
-		t.Errorf("audit append: %v", err)
-	}
 }
 
 // outcome is the table's word for how an attack ended.

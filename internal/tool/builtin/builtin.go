@@ -1,9 +1,11 @@
 // Package builtin holds seance's built-in tools: read_file, write_file, list_dir and search_files work
 // on the workspace through its os.Root file helpers; run and run_code start processes only through
 // sandbox.Run with the workspace as their folder; http_fetch (off unless enabled) fetches from hosts
-// the policy allows, checked again when the connection is dialled.
+// the policy allows, checked again when the connection is dialled; recall and remember (when a memory
+// store is given) search seance's memory and append remembered facts to it.
 //
-// builtin imports tool, workspace, sandbox, policy, chat and fault; internal/app registers the tools.
+// builtin imports tool, workspace, sandbox, netproxy, policy, memory, chat and fault; internal/app
+// registers the tools.
 package builtin
 
 import (
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seance-dev/seance/internal/chat"
+	"github.com/seance-dev/seance/internal/memory"
 	"github.com/seance-dev/seance/internal/policy"
 	"github.com/seance-dev/seance/internal/sandbox"
 	"github.com/seance-dev/seance/internal/tool"
@@ -25,6 +28,10 @@ type Options struct {
 	Sandbox SandboxOptions
 	// HTTP enables http_fetch when non-nil.
 	HTTP *HTTPOptions
+	// Memory enables recall and remember when non-nil (memory.go); MemorySearch tunes recall's
+	// memory.Search (its K and IncludeExpired come from each call).
+	Memory       Memory
+	MemorySearch memory.SearchOptions
 }
 
 // SandboxOptions configure the processes of run and run_code.
@@ -43,6 +50,13 @@ type SandboxOptions struct {
 	Languages []string
 	// AllowWeakerLandlock and AllowNoCgroup are passed to the sandbox; seance logs the choice.
 	AllowWeakerLandlock, AllowNoCgroup bool
+	// Env is added to the environment of every process (after PATH, HOME, TMPDIR and LANG).
+	Env []string
+	// ReadOnly lists extra host paths every process sees read-only (sandbox.Spec.ReadOnly).
+	ReadOnly []string
+	// Resolver resolves host names for the network proxy of processes whose policy grants hosts
+	// (nil: net.DefaultResolver).
+	Resolver Resolver
 }
 
 // HTTPOptions configure http_fetch.
@@ -66,6 +80,9 @@ func Tools(opts Options) []tool.Tool {
 	ts = append(ts, px.runTool(), px.codeTool())
 	if opts.HTTP != nil {
 		ts = append(ts, httpFetch(*opts.HTTP))
+	}
+	if opts.Memory != nil {
+		ts = append(ts, recallTool(opts.Memory, opts.MemorySearch), rememberTool(opts.Memory))
 	}
 	return ts
 }

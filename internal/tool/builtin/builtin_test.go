@@ -310,6 +310,13 @@ func TestHTTPFetch(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "redirect to evil.test") {
 		t.Errorf("redirect: %v", err)
 	}
+	// A policy host with a port allows that port only, in the policy and when dialling.
+	if got, err := fetchCall(t, []string{fmt.Sprintf("127.0.0.1:%d", port)}, res, srv.URL+"/"); err != nil || !strings.Contains(got.Content, "HTTP 200 OK") {
+		t.Errorf("the granted port: %+v %v", got, err)
+	}
+	if _, err := fetchCall(t, []string{fmt.Sprintf("127.0.0.1:%d", port+1)}, res, srv.URL+"/"); err == nil || !strings.Contains(err.Error(), "may not connect to 127.0.0.1:") {
+		t.Errorf("another port: %v", err)
+	}
 	if _, err := fetchCall(t, []string{"127.0.0.1"}, res, "file:///etc/passwd"); err == nil {
 		t.Error("a file URL was accepted")
 	}

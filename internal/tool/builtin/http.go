@@ -10,25 +10,19 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/netproxy"
 	"github.com/seance-dev/seance/internal/policy"
 	"github.com/seance-dev/seance/internal/tool"
 )
 
 // Resolver resolves host names; *net.Resolver implements it.
-type Resolver interface {
-	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
-}
-
-// errRefused marks a connection the dial-time check refused.
-var errRefused = errors.New("address not allowed")
+type Resolver = netproxy.Resolver
 
 type fetchArgs struct {
 	URL string `json:"url"`
@@ -72,7 +66,7 @@ func httpFetch(opts HTTPOptions) tool.Tool {
 			if err != nil {
 				return policy.Call{}, err
 			}
-			return policy.Call{Hosts: []string{hostOf(u)}}, nil
+			return policy.Call{Hosts: []string{hostPort(u)}}, nil
 		},
 		call: func(ctx context.Context, env tool.Env, a fetchArgs) (tool.Result, error) {
 			u, err := parseURL(a.URL)
@@ -84,8 +78,18 @@ func httpFetch(opts HTTPOptions) tool.Tool {
 	}
 }
 
-// hostOf is the host name as the policy sees it: lower case, without brackets or a trailing dot.
-func hostOf(u *url.URL) string { return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".") }
+// hostPort is the host as the policy sees it: the name in lower case, without brackets or a trailing
+// dot, and the port (explicit, or the scheme's), so policy hosts with a port can match.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".") + ":" + port
+}
 
 func fetch(ctx context.Context, opts HTTPOptions, pol policy.Policy, u *url.URL) (tool.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
@@ -108,7 +112,7 @@ func fetch(ctx context.Context, opts HTTPOptions, pol policy.Policy, u *url.URL)
 			if r.URL.Scheme != "http" && r.URL.Scheme != "https" {
 				return fmt.Errorf("redirect to %s: not http", r.URL.Scheme)
 			}
-			if h := hostOf(r.URL); !pol.Allows(policy.Capability{Kind: policy.KindHost, Value: h}) {
+			if h := hostPort(r.URL); !pol.Allows(policy.Capability{Kind: policy.KindHost, Value: h}) {
 				return fmt.Errorf("redirect to %s: host not allowed by the policy", h)
 			}
 			return nil
@@ -145,83 +149,27 @@ func fetch(ctx context.Context, opts HTTPOptions, pol policy.Policy, u *url.URL)
 	return tool.Result{Content: b.String(), BytesOut: int64(len(body)), IsError: resp.StatusCode >= 400}, nil
 }
 
+// hostList is the policy's hosts as the network allow-list of http_fetch and of sandboxed processes.
+func hostList(pol policy.Policy) (netproxy.AllowList, error) {
+	return netproxy.ParseAllowList(pol.Hosts)
+}
+
 // guardedDial resolves the host itself and connects only to addresses the policy allows: an address
-// must be public, unless the policy names it literally (hosts: ["127.0.0.1"]). The check runs in the
-// dialer's Control hook, on the address actually being connected to, so neither a name that resolves
-// to a private address (DNS rebinding) nor a redirect reaches anything else.
+// must be public, unless the policy names it literally (hosts: ["127.0.0.1"]). netproxy.Guard makes
+// the check — the same one the network proxy of sandboxed processes makes — in the dialer's Control
+// hook, on the address actually being connected to, so neither a name that resolves to a private
+// address (DNS rebinding) nor a redirect reaches anything else.
 func guardedDial(res Resolver, pol policy.Policy) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		host, port, err := net.SplitHostPort(addr)
-		if err != nil {
-			return nil, err
-		}
-		host = strings.TrimSuffix(strings.ToLower(host), ".")
-		if !pol.Allows(policy.Capability{Kind: policy.KindHost, Value: host}) {
-			return nil, fmt.Errorf("dial %s: host not allowed by the policy: %w", host, errRefused)
-		}
-		var ips []netip.Addr
-		if ip, err := netip.ParseAddr(host); err == nil {
-			ips = []netip.Addr{ip}
-		} else if ips, err = res.LookupNetIP(ctx, "ip", host); err != nil {
-			return nil, fmt.Errorf("resolve %s: %w", host, err)
-		}
-		var allowed []netip.Addr
-		for _, ip := range ips {
-			if addrAllowed(pol, ip.Unmap()) {
-				allowed = append(allowed, ip.Unmap())
-			}
-		}
-		if len(allowed) == 0 {
-			return nil, fmt.Errorf("dial %s: resolves only to addresses the policy does not allow (%v): %w", host, ips, errRefused)
-		}
-		d := net.Dialer{
-			Timeout: 10 * time.Second,
-			Control: func(_, address string, _ syscall.RawConn) error {
-				ap, err := netip.ParseAddrPort(address)
-				if err != nil || !slices.Contains(allowed, ap.Addr().Unmap()) || !addrAllowed(pol, ap.Addr().Unmap()) {
-					return fmt.Errorf("connect %s: %w", address, errRefused)
-				}
-				return nil
-			},
-		}
-		var last error
-		for _, ip := range allowed {
-			c, err := d.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
-			if err == nil {
-				return c, nil
-			}
-			last = err
-		}
-		return nil, last
+	list, err := hostList(pol)
+	if err != nil {
+		return func(context.Context, string, string) (net.Conn, error) { return nil, err }
 	}
+	return netproxy.Guard{Allow: list, Resolver: res, Timeout: 10 * time.Second}.DialContext
 }
 
 // addrAllowed reports whether ip may be connected to: a public unicast address, or one the policy
 // lists literally.
 func addrAllowed(pol policy.Policy, ip netip.Addr) bool {
-	if pol.Allows(policy.Capability{Kind: policy.KindHost, Value: ip.String()}) {
-		return true
-	}
-	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
-		return false
-	}
-	for _, p := range nonPublic {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
-}
-
-// nonPublic are ranges that are neither loopback nor private by netip's definition but are not the
-// public internet either.
-var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"), // NAT64 can reach IPv4 private space
-	netip.MustParsePrefix("2002::/16"),    // 6to4 likewise
+	list, err := hostList(pol)
+	return err == nil && list.AllowsAddr(ip, 0)
 }

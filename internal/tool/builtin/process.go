@@ -4,15 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/fault"
+	"github.com/seance-dev/seance/internal/netproxy"
 	"github.com/seance-dev/seance/internal/policy"
 	"github.com/seance-dev/seance/internal/sandbox"
 	"github.com/seance-dev/seance/internal/tool"
@@ -147,7 +151,8 @@ func (p *procs) runTool() tool.Tool {
 		spec: chat.ToolSpec{
 			Name: "run",
 			Description: "Run a program in the sandbox with the workspace as its folder: argv is the program and its arguments (no shell; " +
-				"name a shell in argv to use one). No network. Answers the exit status and the output.",
+				"name a shell in argv to use one). No network unless the policy grants hosts; then HTTP and HTTPS to those hosts only, " +
+				"through the proxy named in HTTP_PROXY. Answers the exit status and the output.",
 			Parameters: json.RawMessage(`{"type":"object","properties":{
 				"argv":{"type":"array","items":{"type":"string"},"minItems":1,"maxItems":256},
 				"stdin":{"type":"string","description":"standard input (default: none)"},
@@ -183,7 +188,8 @@ func (p *procs) codeTool() tool.Tool {
 		spec: chat.ToolSpec{
 			Name: "run_code",
 			Description: "Run a program written in one of the installed languages in the sandbox, with the workspace as its folder. " +
-				"No network. Answers the exit status and the output.",
+				"No network unless the policy grants hosts; then HTTP and HTTPS to those hosts only, through the proxy named in " +
+				"HTTP_PROXY. Answers the exit status and the output.",
 			Parameters: json.RawMessage(`{"type":"object","properties":{
 				"language":{"type":"string","enum":` + string(enum) + `},
 				"source":{"type":"string","minLength":1},
@@ -265,11 +271,13 @@ func (p *procs) exec(ctx context.Context, env tool.Env, argv, extraEnv []string,
 			ro = append(ro, p.goRoot)
 		}
 	}
+	ro = append(ro, p.opts.ReadOnly...)
+	procEnv := append([]string{"PATH=" + path, "HOME=/tmp", "TMPDIR=/tmp", "LANG=C.UTF-8"}, p.opts.Env...)
 	spec := sandbox.Spec{
 		Argv:                argv,
 		Dir:                 dir,
 		ReadOnly:            ro,
-		Env:                 append([]string{"PATH=" + path, "HOME=/tmp", "TMPDIR=/tmp", "LANG=C.UTF-8"}, extraEnv...),
+		Env:                 append(procEnv, extraEnv...),
 		Limits:              p.limits(env.Policy.Limits, timeout, raise),
 		UID:                 p.opts.UID,
 		GID:                 p.opts.GID,
@@ -279,7 +287,22 @@ func (p *procs) exec(ctx context.Context, env tool.Env, argv, extraEnv []string,
 	if stdin != "" {
 		spec.Stdin = strings.NewReader(stdin)
 	}
+	// Network: none, unless the policy grants hosts; then only those, through a proxy that lives
+	// as long as the process.
+	var nl *netLog
+	if len(env.Policy.Hosts) > 0 {
+		list, err := hostList(env.Policy)
+		if err != nil {
+			return res, fault.Wrap(err, fault.Invalid, "the policy's hosts: %v", err)
+		}
+		nl = &netLog{}
+		spec.Network = sandbox.NetworkProxy
+		spec.Proxy = netproxy.New(netproxy.Config{Allow: list, Resolver: p.opts.Resolver, Log: nl.add})
+	}
 	r, err := sandbox.Run(ctx, spec)
+	if nl != nil {
+		res.Network = nl.summary()
+	}
 	if err != nil {
 		return res, err
 	}
@@ -303,10 +326,64 @@ func (p *procs) exec(ctx context.Context, env tool.Env, argv, extraEnv []string,
 		fmt.Fprintf(&b, "; limits hit: %s", strings.Join(hit, ", "))
 	}
 	fmt.Fprintf(&b, "; %s\n", r.Duration.Round(time.Millisecond))
+	if res.Network != "" {
+		fmt.Fprintf(&b, "network (through the proxy): %s\n", res.Network)
+	}
 	stream(&b, "stdout", r.Stdout, r.StdoutBytes)
 	stream(&b, "stderr", r.Stderr, r.StderrBytes)
 	res.Content = b.String()
 	return res, nil
+}
+
+// netLog collects the proxy attempts of one process.
+type netLog struct {
+	mu       sync.Mutex
+	attempts []netproxy.Attempt
+}
+
+func (l *netLog) add(a netproxy.Attempt) {
+	l.mu.Lock()
+	l.attempts = append(l.attempts, a)
+	l.mu.Unlock()
+}
+
+// maxRefusedListed bounds the refused targets a summary names.
+const maxRefusedListed = 20
+
+// summary is one line for the result and the audit log: attempts allowed and refused, bytes moved,
+// and the refused targets with why.
+func (l *netLog) summary() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var allowed, refused int
+	var up, down int64
+	var hosts []string
+	seen := map[string]bool{}
+	for _, a := range l.attempts {
+		up += a.Up
+		down += a.Down
+		if a.Allowed {
+			allowed++
+			continue
+		}
+		refused++
+		target := a.Method
+		if a.Host != "" {
+			target = net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
+		}
+		if target == "" {
+			target = "(unreadable request)"
+		}
+		if !seen[target] && len(hosts) < maxRefusedListed {
+			seen[target] = true
+			hosts = append(hosts, target)
+		}
+	}
+	s := fmt.Sprintf("%d allowed, %d refused; %d bytes sent, %d received", allowed, refused, up, down)
+	if len(hosts) > 0 {
+		s += "; refused: " + strings.Join(hosts, ", ")
+	}
+	return s
 }
 
 func stream(b *strings.Builder, name string, kept []byte, total int64) {
