@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,16 +78,27 @@ func Open(path string, format Format) (*Suite, error) {
 	return &Suite{Name: name, Items: items}, nil
 }
 
-// GuessFormat guesses a suite file's format from its path.
+// GuessFormat guesses a suite file's format from its path: the file's name and its folder's (not the
+// whole path, so that a suite under /home/mathilde/research/ is neither MATH nor ARC). "arc" must be
+// a word of its own ("ARC-Challenge"); the other names may sit inside one ("math500"). Anything
+// else is seance's own format.
 func GuessFormat(path string) Format {
-	p := strings.ToLower(filepath.ToSlash(path))
-	for _, f := range []Format{FormatGSM8K, FormatSVAMP, FormatHumanEval, FormatMBPP, FormatTruthfulQA, FormatARC, FormatMMLU} {
-		if strings.Contains(p, string(f)) {
+	parts := strings.Split(strings.TrimRight(strings.ToLower(filepath.ToSlash(path)), "/"), "/")
+	if len(parts) > 2 {
+		parts = parts[len(parts)-2:]
+	}
+	tail := strings.Join(parts, "/")
+	words := strings.FieldsFunc(tail, func(r rune) bool { return !('a' <= r && r <= 'z' || '0' <= r && r <= '9') })
+	for _, f := range []Format{FormatGSM8K, FormatSVAMP, FormatHumanEval, FormatMBPP, FormatTruthfulQA, FormatARC, FormatMMLU, FormatMATH} {
+		if f == FormatARC {
+			if slices.Contains(words, string(f)) {
+				return f
+			}
+			continue
+		}
+		if strings.Contains(tail, string(f)) {
 			return f
 		}
-	}
-	if strings.Contains(p, "math") {
-		return FormatMATH
 	}
 	return FormatSeance
 }

@@ -134,6 +134,14 @@ func Markdown(s Summary) string {
 			pct(sc.Accuracy.Low), pct(sc.Accuracy.High), sc.Correct, sc.Items, sc.Errors, si(sc.PromptTokens), si(sc.CompletionTokens),
 			si(sc.FLOPs), dur(sc.Wall))
 	}
+	if hasErrors(s) {
+		b.WriteString("\n## Errors\n\n")
+		for _, sc := range s.Scores {
+			for _, k := range sc.ErrorKinds {
+				fmt.Fprintf(&b, "- %s: %s\n", mdEscape(sc.Contestant), mdEscape(ErrorLine(k)))
+			}
+		}
+	}
 	if len(s.Matches) > 0 {
 		b.WriteString("\n## Teams against their base model at the same compute\n\n")
 		b.WriteString("Each team is compared with its base model's self-consistency vote: the base model is sampled until it has generated as many tokens on the item as the team did, and the majority answer counts. Published work finds most multi-agent gains vanish against this baseline.\n\n")
@@ -146,6 +154,24 @@ func Markdown(s Summary) string {
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func hasErrors(s Summary) bool {
+	for _, sc := range s.Scores {
+		if len(sc.ErrorKinds) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrorLine describes one kind of error: how many answers failed so, and the first one's text.
+func ErrorLine(k ErrorKind) string {
+	ex := shorten(strings.Join(strings.Fields(k.Example), " "), 300)
+	if k.Count == 1 {
+		return "1 answer failed: " + ex
+	}
+	return fmt.Sprintf("%d answers failed like this: %s", k.Count, ex)
+}
 
 // HTML renders the summary as a self-contained HTML page with the chart inline.
 func HTML(s Summary, svg string) string {
@@ -177,6 +203,15 @@ th:first-child,td:first-child{text-align:left;white-space:normal} th{background:
 			si(sc.PromptTokens), si(sc.CompletionTokens), si(sc.FLOPs), dur(sc.Wall))
 	}
 	b.WriteString("</table>\n")
+	if hasErrors(s) {
+		b.WriteString("<h2>Errors</h2>\n<ul>\n")
+		for _, sc := range s.Scores {
+			for _, k := range sc.ErrorKinds {
+				fmt.Fprintf(&b, "<li><b>%s</b>: %s</li>\n", e(sc.Contestant), e(ErrorLine(k)))
+			}
+		}
+		b.WriteString("</ul>\n")
+	}
 	if len(s.Matches) > 0 {
 		b.WriteString("<h2>Teams against their base model at the same compute</h2>\n<p>Each team is compared with its base model's self-consistency vote: the base model is sampled until it has generated as many tokens on the item as the team did, and the majority answer counts.</p>\n<ul>\n")
 		for _, m := range s.Matches {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -82,8 +83,12 @@ type RunOptions struct {
 	// ComputeMatched adds, for every team contestant, its base model's self-consistency vote at the
 	// same number of generated tokens per item (see docs/ARENA.md).
 	ComputeMatched bool
-	// Resume continues the run ID: items already recorded are skipped.
+	// Resume continues the run ID: items already recorded are skipped, except a compute-matched
+	// vote whose team's answer was asked again since (its token target changed).
 	Resume bool
+	// RetryErrors, on resume, asks again the answers recorded with an error (a server that was down,
+	// a timeout); the new answer is appended and supersedes the old one.
+	RetryErrors bool
 	// Progress, when set, is called after every answer (never concurrently).
 	Progress func(Progress)
 	// Now is the clock (time.Now when nil).
@@ -335,7 +340,7 @@ func (r *runner) phase(ctx context.Context, name string, jobs []job) error {
 	r.progress = Progress{Phase: name, Total: len(jobs)}
 	var todo []job
 	for _, j := range jobs {
-		if rec, ok := r.recorded[key(r.items[j.item].ID, r.name(j))]; ok {
+		if rec, ok := r.recorded[key(r.items[j.item].ID, r.name(j))]; ok && r.keep(j, rec) {
 			r.progress.Done++
 			r.progress.Skipped++
 			r.count(rec)
@@ -385,6 +390,22 @@ send:
 		return firstErr
 	}
 	return ctx.Err()
+}
+
+// keep reports whether the recorded answer rec of job j stands (r.mu held): not when it failed and
+// errors are retried, nor when it is a compute-matched vote matched to a team answer that has been
+// replaced since (the target tokens no longer match).
+func (r *runner) keep(j job, rec Record) bool {
+	if rec.Error != "" && r.o.RetryErrors {
+		return false
+	}
+	if j.baseline {
+		teamRec, ok := r.recorded[key(r.items[j.item].ID, r.o.Contestants[j.contestant].Name)]
+		if !ok || teamRec.CompletionTokens != rec.TargetTokens {
+			return false
+		}
+	}
+	return true
 }
 
 // count adds rec to the progress (r.mu held).
@@ -582,12 +603,45 @@ type store struct {
 	f  *os.File
 }
 
+// openStore opens the results file for appending. A last line cut short by a crash (which
+// ReadRecords ignores) is cut off first, so that the next record starts a line of its own.
 func openStore(path string) (*store, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("arena results: %w", err)
 	}
+	if err := cutTornTail(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("arena results: %w", err)
+	}
 	return &store{f: f}, nil
+}
+
+// cutTornTail ends f with a newline: a last line that is a whole record (only its newline was lost)
+// gets one, anything else after the last newline is cut off.
+func cutTornTail(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return err
+	}
+	b, err := io.ReadAll(io.NewSectionReader(f, 0, st.Size()))
+	if err != nil {
+		return err
+	}
+	if b[len(b)-1] == '\n' {
+		return nil
+	}
+	cut := bytes.LastIndexByte(b, '\n') + 1
+	if json.Valid(b[cut:]) {
+		if _, err := f.Write([]byte{'\n'}); err != nil {
+			return err
+		}
+		return f.Sync()
+	}
+	if err := f.Truncate(int64(cut)); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 func (s *store) append(rec Record) error {

@@ -367,3 +367,160 @@ func TestReport(t *testing.T) {
 		t.Error("the HTML report does not escape contestant names")
 	}
 }
+
+// flaky is a model behind a server that can be down: while down, every call fails.
+type flaky struct {
+	inner *skilled
+	down  atomic.Bool
+	Calls atomic.Int64
+}
+
+func (m *flaky) Chat(ctx context.Context, req *chat.Request, s chat.StreamFunc) (*chat.Response, error) {
+	m.Calls.Add(1)
+	if m.down.Load() {
+		return nil, errors.New("model server error: dial tcp 127.0.0.1:9: connect: connection refused")
+	}
+	return m.inner.Chat(ctx, req, s)
+}
+
+func TestResumeRetryErrors(t *testing.T) {
+	dir := t.TempDir()
+	team := &flaky{inner: &skilled{P: 0.6, Tokens: 100}}
+	team.down.Store(true)
+	base := &skilled{P: 0.6, Tokens: 50}
+	opts := func(resume, retry bool) RunOptions {
+		return RunOptions{ID: "r", Dir: dir, Suite: additionSuite(10), Format: FormatSeance, Seed: 4, ComputeMatched: true,
+			Resume: resume, RetryErrors: retry,
+			Contestants: []Contestant{{Name: "team", Model: team, Team: true, BaseName: "small", Base: base}}}
+	}
+	res, err := Run(context.Background(), opts(false, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Summarize(res.Meta, res.Records, time.Now())
+	if s.Scores[0].Errors != 10 || len(s.Scores[0].ErrorKinds) != 1 || s.Scores[0].ErrorKinds[0].Count != 10 ||
+		!strings.Contains(s.Scores[0].ErrorKinds[0].Example, "connection refused") {
+		t.Fatalf("the down team's score: %+v", s.Scores[0])
+	}
+	if md := Markdown(s); !strings.Contains(md, "## Errors") || !strings.Contains(md, "10 answers failed like this: model server error") {
+		t.Errorf("the report does not say why the answers failed:\n%s", md)
+	}
+	// The votes were matched to a team that generated nothing: one sample each.
+	if bl := s.Scores[1]; bl.Samples != 1 || bl.Errors != 0 {
+		t.Fatalf("baseline %+v", bl)
+	}
+
+	// Resuming without RetryErrors keeps the recorded failures.
+	team.down.Store(false)
+	calls, baseCalls := team.Calls.Load(), base.Calls.Load()
+	if _, err := Run(context.Background(), opts(true, false)); err != nil {
+		t.Fatal(err)
+	}
+	if team.Calls.Load() != calls || base.Calls.Load() != baseCalls {
+		t.Fatalf("a plain resume of a finished run asked %d team and %d base answers", team.Calls.Load()-calls, base.Calls.Load()-baseCalls)
+	}
+	// With RetryErrors the failed answers are asked again, and so are the votes matched to them.
+	res, err = Run(context.Background(), opts(true, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := team.Calls.Load() - calls; got != 10 {
+		t.Errorf("the retry asked the team %d times, want 10", got)
+	}
+	s = Summarize(res.Meta, res.Records, time.Now())
+	if len(res.Records) != 20 || s.Scores[0].Errors != 0 || s.Scores[0].CompletionTokens != 100 {
+		t.Fatalf("after the retry: %d records, team %+v", len(res.Records), s.Scores[0])
+	}
+	// 100 tokens are matched by two samples of 50.
+	if bl := s.Scores[1]; bl.Samples != 2 || bl.CompletionTokens != 100 {
+		t.Errorf("the votes were not matched again: %+v", bl)
+	}
+	for _, r := range res.Records {
+		if r.Of != "" && r.TargetTokens != 100 {
+			t.Errorf("vote on %s matched to %d tokens", r.Item, r.TargetTokens)
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "r", ResultsFile))
+	if n := bytes.Count(raw, []byte("\n")); n != 40 {
+		t.Errorf("results.jsonl has %d lines, want 40 (the first answers are kept, superseded)", n)
+	}
+}
+
+func TestErrorKinds(t *testing.T) {
+	got := errorKinds([]string{
+		"the prompt has 249 tokens but the model's context holds 128",
+		"timeout after 30s",
+		"the prompt has 336 tokens but the model's context holds 128",
+		"the prompt has 169 tokens but the model's context holds 128",
+		"timeout after 30s",
+		"model server error (502)",
+		"no route to host",
+	})
+	want := []ErrorKind{
+		{3, "the prompt has 249 tokens but the model's context holds 128"},
+		{2, "timeout after 30s"},
+		{1, "model server error (502)"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("errorKinds = %v, want %v", got, want)
+	}
+	if errorKinds(nil) != nil {
+		t.Error("no errors gave kinds")
+	}
+}
+
+// TestResumeAfterTornLine: a resumed run's first record must not be glued to a torn last line (the
+// file would then hold a damaged line in the middle and could no longer be read), and a last record
+// that lost only its newline is kept, not asked again.
+func TestResumeAfterTornLine(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		cut   func(last []byte) []byte
+		asked int64
+	}{
+		{"torn", func(last []byte) []byte { return last[:len(last)/2] }, 1},
+		{"no newline", func(last []byte) []byte { return last[:len(last)-1] }, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := func(m *skilled, resume bool) RunOptions {
+				return RunOptions{ID: "r", Dir: dir, Suite: additionSuite(6), Format: FormatSeance, Seed: 8, Resume: resume,
+					Contestants: []Contestant{{Name: "a", Model: m}}}
+			}
+			first, err := Run(context.Background(), opts(&skilled{P: 0.5}, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "r", ResultsFile)
+			raw, _ := os.ReadFile(path)
+			lines := bytes.SplitAfter(bytes.TrimSuffix(raw, []byte("\n")), []byte("\n"))
+			last := append([]byte(nil), lines[len(lines)-1]...)
+			last = append(last, '\n')
+			damaged := append(bytes.Join(lines[:len(lines)-1], nil), c.cut(last)...)
+			if err := os.WriteFile(path, damaged, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			m := &skilled{P: 0.5}
+			res, err := Run(context.Background(), opts(m, true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Calls.Load() != c.asked {
+				t.Errorf("the resume asked %d answers, want %d", m.Calls.Load(), c.asked)
+			}
+			recs, err := ReadRecords(filepath.Join(dir, "r"))
+			if err != nil || len(recs) != 6 || len(res.Records) != 6 {
+				t.Fatalf("after the resume: %d records read (%v), %d returned", len(recs), err, len(res.Records))
+			}
+			for i := range recs {
+				if recs[i].Answer != first.Records[i].Answer {
+					t.Errorf("item %s: %q, first %q", recs[i].Item, recs[i].Answer, first.Records[i].Answer)
+				}
+			}
+			raw, _ = os.ReadFile(path)
+			if n := bytes.Count(raw, []byte("\n")); n != 6 || raw[len(raw)-1] != '\n' {
+				t.Errorf("results.jsonl has %d lines:\n%s", n, raw)
+			}
+		})
+	}
+}

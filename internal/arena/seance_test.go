@@ -122,13 +122,18 @@ func TestOpenErrors(t *testing.T) {
 
 func TestGuessFormat(t *testing.T) {
 	for path, want := range map[string]Format{
-		"../shared/evals/gsm8k/dev.jsonl":    FormatGSM8K,
-		"evals/math500/dev.jsonl":            FormatMATH,
-		"arc/ARC-Challenge-Dev.jsonl":        FormatARC,
-		"truthfulqa/dev.csv":                 FormatTruthfulQA,
-		"HumanEval.jsonl":                    FormatHumanEval,
-		"mbpp/train-validation-prompt.jsonl": FormatMBPP,
-		"my-tasks.jsonl":                     FormatSeance,
+		"../shared/evals/gsm8k/dev.jsonl":     FormatGSM8K,
+		"evals/math500/dev.jsonl":             FormatMATH,
+		"arc/ARC-Challenge-Dev.jsonl":         FormatARC,
+		"truthfulqa/dev.csv":                  FormatTruthfulQA,
+		"HumanEval.jsonl":                     FormatHumanEval,
+		"mbpp/train-validation-prompt.jsonl":  FormatMBPP,
+		"my-tasks.jsonl":                      FormatSeance,
+		"/home/mathilde/research/tasks.jsonl": FormatSeance, // only the file and its folder count
+		"/data/research/suite.jsonl":          FormatSeance, // "arc" inside a word is not ARC
+		"/data/arc-easy/test.jsonl":           FormatARC,
+		"/srv/evals/gsm8k/":                   FormatGSM8K, // a folder
+		"../../examples/arena/stories.jsonl":  FormatSeance,
 	} {
 		if got := GuessFormat(path); got != want {
 			t.Errorf("GuessFormat(%q) = %q, want %q", path, got, want)

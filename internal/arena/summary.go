@@ -1,6 +1,7 @@
 package arena
 
 import (
+	"regexp"
 	"sort"
 	"time"
 
@@ -25,7 +26,43 @@ type Score struct {
 	Wall             time.Duration `json:"wall_ns_per_item"`
 	// Samples is a baseline's mean number of samples per item.
 	Samples float64 `json:"samples_per_item,omitempty"`
+	// ErrorKinds says why answers failed: the most frequent kinds first, at most maxErrorKinds.
+	ErrorKinds []ErrorKind `json:"error_kinds,omitempty"`
 }
+
+// ErrorKind is one kind of a contestant's failures: errors whose texts are the same but for their
+// numbers ("the prompt has 249 tokens …", "… 336 tokens …") are one kind.
+type ErrorKind struct {
+	Count int `json:"count"`
+	// Example is the first such error's text.
+	Example string `json:"example"`
+}
+
+// maxErrorKinds bounds the kinds of errors a score lists.
+const maxErrorKinds = 3
+
+// errorKinds groups errors by their text with digit runs blanked, most frequent first (ties in order
+// of first appearance).
+func errorKinds(errs []string) []ErrorKind {
+	var kinds []ErrorKind
+	index := map[string]int{}
+	for _, e := range errs {
+		k := digits.ReplaceAllString(e, "#")
+		if i, ok := index[k]; ok {
+			kinds[i].Count++
+			continue
+		}
+		index[k] = len(kinds)
+		kinds = append(kinds, ErrorKind{Count: 1, Example: e})
+	}
+	sort.SliceStable(kinds, func(i, j int) bool { return kinds[i].Count > kinds[j].Count })
+	if len(kinds) > maxErrorKinds {
+		kinds = kinds[:maxErrorKinds]
+	}
+	return kinds
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
 
 // Match compares a team with its base model's self-consistency vote at the same generated tokens.
 type Match struct {
@@ -84,6 +121,7 @@ func Summarize(meta Meta, records []Record, finished time.Time) Summary {
 		sc := Score{Contestant: name, Team: teams[name], Items: len(rs)}
 		correct := make([]bool, len(rs))
 		var wall time.Duration
+		var errs []string
 		for k, r := range rs {
 			correct[k] = r.Correct
 			if r.Correct {
@@ -91,6 +129,7 @@ func Summarize(meta Meta, records []Record, finished time.Time) Summary {
 			}
 			if r.Error != "" {
 				sc.Errors++
+				errs = append(errs, r.Error)
 			}
 			if r.Of != "" {
 				sc.Of = r.Of
@@ -107,6 +146,7 @@ func Summarize(meta Meta, records []Record, finished time.Time) Summary {
 		sc.FLOPs /= n
 		sc.Samples /= n
 		sc.Wall = wall / time.Duration(len(rs))
+		sc.ErrorKinds = errorKinds(errs)
 		sc.Accuracy = rating.Accuracy(correct, 0, meta.Seed+uint64(i))
 		s.Scores = append(s.Scores, sc)
 	}

@@ -93,7 +93,7 @@ func (c *Client) decodeResponse(ctx context.Context, r io.Reader, req *chat.Requ
 	}
 	ch := w.Choices[0]
 	m := ch.Message
-	out := &chat.Response{Model: w.Model, Usage: w.Usage.toChat(w.Timings), Logprobs: convertLogprobs(ch.Logprobs)}
+	out := &chat.Response{Model: w.Model, Usage: w.Usage.toChat(w.Timings, w.Seance), Logprobs: convertLogprobs(ch.Logprobs)}
 	out.Message.Role = chat.Assistant
 	if m.Content != nil {
 		out.Message.Content = *m.Content

@@ -139,6 +139,7 @@ type accumulator struct {
 	finishWire string
 	usage      *wireUsage
 	timings    *wireTimings
+	seance     *wireSeance
 	model      string
 	logprobs   []chat.TokenLogprob
 
@@ -162,6 +163,9 @@ func (a *accumulator) add(ch wireResponse, start time.Time) error {
 	}
 	if ch.Timings != nil {
 		a.timings = ch.Timings
+	}
+	if ch.Seance != nil {
+		a.seance = ch.Seance
 	}
 	var out chat.Delta
 	for _, choice := range ch.Choices {
@@ -312,7 +316,7 @@ func (a *accumulator) finish(start time.Time) (*chat.Response, error) {
 		Model:        a.model,
 		Message:      chat.Message{Role: chat.Assistant, Content: text, ToolCalls: calls},
 		FinishReason: finishReason(a.finishWire, len(calls) > 0),
-		Usage:        a.usage.toChat(a.timings),
+		Usage:        a.usage.toChat(a.timings, a.seance),
 		Logprobs:     a.logprobs,
 	}
 	resp.Usage.TimeToFirstToken = a.ttft

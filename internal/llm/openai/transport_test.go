@@ -432,3 +432,34 @@ func TestLogsNeverHoldTheKey(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A seance server reports the FLOPs it spent in its "seance" extension (internal/openai.Accounting);
+// the client carries them into Usage, streamed or not. Other servers' replies leave FLOPs 0.
+func TestSeanceAccountingExtension(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !strings.Contains(string(body), `"stream":true`) {
+			io.WriteString(w, `{"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],`+
+				`"model":"team","usage":{"prompt_tokens":3,"completion_tokens":1},"seance":{"duration_ms":5,"flops":2.5e9}}`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\n"+
+			"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"+
+			"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1},\"seance\":{\"flops\":7e8}}\n\n"+
+			"data: [DONE]\n\n")
+	}, Options{})
+	resp, err := c.Chat(context.Background(), hiRequest, nil)
+	if err != nil || resp.Usage.FLOPs != 2.5e9 || resp.Usage.CompletionTokens != 1 {
+		t.Fatalf("non-streamed: %+v %v", resp, err)
+	}
+	var rec llmtest.Recorder
+	resp, err = c.Chat(context.Background(), hiRequest, rec.Stream)
+	if err != nil || resp.Usage.FLOPs != 7e8 || rec.Content() != "ok" {
+		t.Fatalf("streamed: %+v %v", resp, err)
+	}
+	plain := newTestClient(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, okBody) }, Options{})
+	if resp, err := plain.Chat(context.Background(), hiRequest, nil); err != nil || resp.Usage.FLOPs != 0 {
+		t.Fatalf("plain server: %+v %v", resp, err)
+	}
+}

@@ -89,6 +89,7 @@ type wireResponse struct {
 	Choices []wireChoice `json:"choices"`
 	Usage   *wireUsage   `json:"usage"`
 	Timings *wireTimings `json:"timings"`
+	Seance  *wireSeance  `json:"seance"`
 	Error   *wireError   `json:"error"`
 	Object  string       `json:"object"`
 	Message string       `json:"message"` // vLLM's in-stream error object
@@ -123,6 +124,12 @@ type wireUsage struct {
 	PromptTokensDetails *struct {
 		CachedTokens int `json:"cached_tokens"`
 	} `json:"prompt_tokens_details"`
+}
+
+// wireSeance is the accounting extension a seance server adds to a response and its final usage chunk
+// (internal/openai.Accounting); only what the client cannot measure itself is read.
+type wireSeance struct {
+	FLOPs float64 `json:"flops"`
 }
 
 // wireTimings is llama.cpp's extra "timings" object.
@@ -310,8 +317,11 @@ func intsToBytes(v []int) []byte {
 	return b
 }
 
-func (u *wireUsage) toChat(t *wireTimings) chat.Usage {
+func (u *wireUsage) toChat(t *wireTimings, s *wireSeance) chat.Usage {
 	var out chat.Usage
+	if s != nil && s.FLOPs > 0 {
+		out.FLOPs = s.FLOPs
+	}
 	if u != nil {
 		out.PromptTokens, out.CompletionTokens = u.PromptTokens, u.CompletionTokens
 		if u.PromptTokensDetails != nil {
