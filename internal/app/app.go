@@ -40,6 +40,8 @@ type App struct {
 
 	runs  runRegistry // team runs, for their event streams
 	tools *Tools      // the tool runtime agents with tools use (UseTools); nil: none
+
+	groundMem MemoryStore // the memory grounded agents read, opened on first use (ground.go)
 }
 
 // New builds an App from cfg. It opens nothing yet: models are opened on first use.
@@ -148,6 +150,9 @@ func (a *App) Model(ctx context.Context, name string) (llm.Model, error) {
 		if m, ok, err := a.Team(ctx, name); ok || err != nil {
 			return observed{m}, err
 		}
+		if m, ok, err := a.groundedAgent(ctx, name); ok || err != nil {
+			return m, err
+		}
 	}
 	ref, err := a.Resolve(ctx, name)
 	if err != nil {
@@ -167,6 +172,9 @@ func (a *App) ModelStrict(ctx context.Context, name string) (llm.Model, error) {
 			return nil, err
 		}
 		return observed{m}, nil
+	}
+	if m, ok, err := a.groundedAgent(ctx, name); ok || err != nil {
+		return m, err
 	}
 	for _, b := range a.cfg.Backends {
 		if rest, ok := strings.CutPrefix(name, b.Name+"/"); ok && b.Name != "" && rest != "" {
@@ -258,7 +266,7 @@ func (a *App) Models(ctx context.Context, remote bool) ([]llm.Info, error) {
 		seen[e.ID] = true
 		out = append(out, e.Info)
 	}
-	for _, t := range a.teamInfos() {
+	for _, t := range append(a.teamInfos(), a.groundedAgentInfos()...) {
 		if !seen[t.ID] {
 			seen[t.ID] = true
 			out = append(out, t)
@@ -305,6 +313,13 @@ func (a *App) Handler(version string) http.Handler {
 	for i, k := range a.cfg.Serve.APIKeys {
 		keys[i] = k.Reveal()
 	}
+	approvers := make([]string, len(a.cfg.Serve.ApproverKeys))
+	for i, k := range a.cfg.Serve.ApproverKeys {
+		approvers[i] = k.Reveal()
+	}
+	if len(keys) > 0 {
+		keys = append(keys, approvers...) // an approver key is also an API key
+	}
 	return httpapi.New(httpapi.Options{
 		Models:        modelSource{a},
 		APIKeys:       keys,
@@ -314,6 +329,8 @@ func (a *App) Handler(version string) http.Handler {
 		Logger:        a.log.With("component", "http"),
 		Version:       version,
 		Runs:          runSource{a},
+		Approvals:     approvalSource{a},
+		ApproverKeys:  approvers,
 	}).Handler()
 }
 
@@ -356,6 +373,12 @@ func (a *App) Close() error {
 		}
 		delete(a.opened, ref)
 	}
+	if a.groundMem != nil {
+		if err := a.groundMem.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close the memory of grounded agents: %w", err))
+		}
+		a.groundMem = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -363,7 +386,11 @@ func (a *App) Close() error {
 type modelSource struct{ a *App }
 
 func (s modelSource) Model(ctx context.Context, id string) (llm.Model, error) {
-	return s.a.ModelStrict(ctx, id)
+	m, err := s.a.ModelStrict(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.a.serveModel(id, m) // a team's or agent's runs may hold the tool workspace (serve_tools.go)
 }
 
 func (s modelSource) Models(ctx context.Context) ([]llm.Info, error) {

@@ -12,7 +12,7 @@ import (
 )
 
 // MemoryStore is what the memory commands use of a store: the contract, the capabilities every
-// configured store has (exact lookup, BM25, listing, stats, batches), and a name for messages.
+// configured store has (exact lookup, BM25, listing, stats, batches, remembered facts), and a name for messages.
 // Further capabilities (vectors) are found by type assertion, as memory.Search does.
 type MemoryStore interface {
 	memory.Store
@@ -21,6 +21,7 @@ type MemoryStore interface {
 	memory.Lister
 	memory.Statter
 	memory.Batcher
+	memory.FactStore
 	// Path names the store: the SQLite file, or the PostgreSQL address without its password.
 	Path() string
 }

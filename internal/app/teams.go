@@ -53,7 +53,8 @@ func (a *App) newTeam(h *home.Home, t team.Team) (*team.Model, error) {
 	})
 }
 
-// resolver resolves team members: agents run on their model, teams nest.
+// resolver resolves team members: agents run on their model (grounded in the memory when their front
+// matter has memory:), teams nest.
 func (a *App) resolver(h *home.Home) team.Resolver {
 	return func(ctx context.Context, name string) (llm.Model, *team.Agent, error) {
 		if ag, ok := h.Agent(name); ok {
@@ -71,6 +72,11 @@ func (a *App) resolver(h *home.Home) team.Resolver {
 						ag.Name, strings.Join(ag.Tools, ", "))
 				}
 				if m, err = tools.AgentModel(m, &ag, 0); err != nil {
+					return nil, nil, err
+				}
+			}
+			if len(ag.Memory) > 0 {
+				if m, err = a.groundAgent(ctx, m, &ag); err != nil {
 					return nil, nil, err
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/seance-dev/seance/internal/agent"
 	"github.com/seance-dev/seance/internal/fault"
@@ -35,6 +36,11 @@ type ToolsOptions struct {
 	Bounds []policy.Policy
 	// Sandbox configures run and run_code; the zero value is the sandbox's defaults, fail-closed.
 	Sandbox builtin.SandboxOptions
+	// Memory, when set, offers the recall and remember tools over it (the caller opens and closes
+	// it, e.g. with OpenMemory; both memory stores are a builtin.Memory).
+	Memory builtin.Memory
+	// AskTimeout bounds the wait for a person's decision on an ask call (0: config tools.ask_timeout).
+	AskTimeout time.Duration
 }
 
 // Tools is an opened tool runtime: the runtime, the policy store whose pending requests people
@@ -44,6 +50,8 @@ type Tools struct {
 	Policies  *policy.Store
 	Workspace *workspace.Workspace
 	audit     *audit.Log
+	// runLock is held by the served team run working in the workspace (servedRun, serve_tools.go).
+	runLock chan struct{}
 }
 
 // Close closes the audit log.
@@ -92,7 +100,7 @@ func (a *App) OpenTools(ctx context.Context, opts ToolsOptions) (*Tools, error) 
 		log.Close()
 		return nil, err
 	}
-	bopts := builtin.Options{Sandbox: opts.Sandbox}
+	bopts := builtin.Options{Sandbox: opts.Sandbox, Memory: opts.Memory}
 	if opts.HTTP {
 		bopts.HTTP = &builtin.HTTPOptions{}
 	}
@@ -101,8 +109,11 @@ func (a *App) OpenTools(ctx context.Context, opts ToolsOptions) (*Tools, error) 
 		log.Close()
 		return nil, err
 	}
+	if opts.AskTimeout <= 0 {
+		opts.AskTimeout = a.cfg.Tools.AskTimeout
+	}
 	rt, err := tool.NewRuntime(tool.Options{Registry: reg, Workspace: ws, Policies: store, Audit: log, Run: opts.Run,
-		Approver: opts.Approver, Bounds: opts.Bounds})
+		Approver: opts.Approver, Bounds: opts.Bounds, AskTimeout: opts.AskTimeout})
 	if err != nil {
 		log.Close()
 		return nil, err
@@ -111,7 +122,7 @@ func (a *App) OpenTools(ctx context.Context, opts ToolsOptions) (*Tools, error) 
 		a.log.Warn("tools: the sandbox runs in a weaker mode", "weaker_landlock", opts.Sandbox.AllowWeakerLandlock,
 			"no_cgroup", opts.Sandbox.AllowNoCgroup)
 	}
-	return &Tools{Runtime: rt, Policies: store, Workspace: ws, audit: log}, nil
+	return &Tools{Runtime: rt, Policies: store, Workspace: ws, audit: log, runLock: make(chan struct{}, 1)}, nil
 }
 
 // AgentModel returns model wrapped in the tool loop for agent ag when ag names tools (`tools:` in its
@@ -120,5 +131,9 @@ func (t *Tools) AgentModel(model llm.Model, ag *team.Agent, maxSteps int) (llm.M
 	if ag == nil || len(ag.Tools) == 0 {
 		return model, nil
 	}
-	return agent.New(model, t.Runtime, agent.Options{Agent: ag.Name, Tools: ag.Tools, MaxSteps: maxSteps})
+	m, err := agent.New(model, t.Runtime, agent.Options{Agent: ag.Name, Tools: ag.Tools, MaxSteps: maxSteps})
+	if err != nil {
+		return nil, err
+	}
+	return runScoped{Model: m, tools: t}, nil
 }

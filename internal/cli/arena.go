@@ -54,6 +54,7 @@ func arenaRun(ctx context.Context, e *env, args []string) error {
 	temp := fs.Float64("temperature", -1, "sampling temperature for every answer (-1: each model's default)")
 	matched := fs.Bool("compute-matched", false, "add, for every team, its base model's self-consistency vote at the same generated tokens")
 	resume := fs.String("resume", "", "resume the interrupted run `ID` (its suite, contestants and seed are reused)")
+	retry := fs.Bool("retry-errors", false, "with --resume: ask again the answers that failed (a server that was down, a timeout)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -67,6 +68,9 @@ func arenaRun(ctx context.Context, e *env, args []string) error {
 	dir := a.ArenaDir()
 	opts := arena.RunOptions{Dir: dir, Concurrency: *conc, Runner: a.CodeRunner()}
 	var names []string
+	if *retry && *resume == "" {
+		return fmt.Errorf("%w: --retry-errors needs --resume ID", errUsage)
+	}
 	if *resume != "" {
 		if len(pos) > 1 {
 			return fmt.Errorf("%w: --resume takes no suite (the run's own is used)", errUsage)
@@ -75,7 +79,7 @@ func arenaRun(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		opts.ID, opts.Resume = m.ID, true
+		opts.ID, opts.Resume, opts.RetryErrors = m.ID, true, *retry
 		opts.SuitePath, opts.Format, opts.Seed, opts.Limit, opts.MaxTokens = m.SuitePath, m.Format, m.Seed, m.Limit, m.MaxTokens
 		opts.Temperature, opts.ComputeMatched = m.Temperature, m.ComputeMatched
 		for _, c := range m.Contestants {
@@ -158,6 +162,16 @@ func arenaRun(ctx context.Context, e *env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	failed := 0
+	for _, s := range sum.Scores {
+		for _, k := range s.ErrorKinds {
+			if failed == 0 {
+				fmt.Fprintln(e.Out)
+			}
+			failed += k.Count
+			fmt.Fprintf(e.Out, "%s: %s\n", s.Contestant, arena.ErrorLine(k))
+		}
+	}
 	for _, m := range sum.Matches {
 		fmt.Fprintf(e.Out, "\n%s vs %s at the same generated tokens: team %d wins, vote %d wins, %d ties; difference %+.1f points (%+.1f to %+.1f)\n",
 			m.Team, m.Baseline, m.TeamWins, m.BaselineWins, m.Ties, 100*m.Difference.Estimate, 100*m.Difference.Low, 100*m.Difference.High)
@@ -165,6 +179,9 @@ func arenaRun(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.Out, "\nrun %s: %s\n", res.Meta.ID, filepath.Join(res.Dir, arena.ReportHTML))
 	if commit != "" {
 		fmt.Fprintf(e.Out, "committed %.12s\n", commit)
+	}
+	if failed > 0 {
+		fmt.Fprintf(e.Out, "failed answers count as wrong; if their cause has passed (a server that was down, a timeout), ask them again with: seance arena run --resume %s --retry-errors\n", res.Meta.ID)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/config"
+	"github.com/seance-dev/seance/internal/memory"
+	"github.com/seance-dev/seance/internal/memory/ground"
 )
 
 func init() {
@@ -23,6 +26,45 @@ type askResult struct {
 	FinishReason string        `json:"finish_reason"`
 	Usage        jsonUsage     `json:"usage"`
 	Logprobs     []jsonLogprob `json:"logprobs,omitempty"`
+	// Grounding is set with --memory: the numbered sources and the citation check.
+	Grounding *jsonGrounding `json:"grounding,omitempty"`
+}
+
+type jsonGrounding struct {
+	Query   string       `json:"query"`
+	Sources []jsonSource `json:"sources"`
+	Check   jsonCheck    `json:"check"`
+}
+
+type jsonSource struct {
+	N         int      `json:"n"`
+	Path      string   `json:"path"`
+	StartLine int      `json:"start_line"`
+	EndLine   int      `json:"end_line"`
+	Title     string   `json:"title"`
+	Headings  []string `json:"headings,omitempty"`
+	Commit    string   `json:"commit,omitempty"`
+	Score     float64  `json:"score"`
+	Text      string   `json:"text"`
+}
+
+type jsonCheck struct {
+	OK           bool           `json:"ok"`
+	Claims       int            `json:"claims"`
+	Supported    int            `json:"supported"`
+	Unsupported  int            `json:"unsupported"`
+	BadCitations int            `json:"bad_citations"`
+	Uncited      int            `json:"uncited"`
+	Sentences    []jsonSentence `json:"sentences"`
+}
+
+type jsonSentence struct {
+	Text      string  `json:"text"`
+	Citations []int   `json:"citations"`
+	Supported bool    `json:"supported"`
+	Score     float64 `json:"score"`
+	Verdict   string  `json:"verdict"`
+	Reason    string  `json:"reason"`
 }
 
 type jsonCall struct {
@@ -46,7 +88,7 @@ type jsonLogprob struct {
 }
 
 func runAsk(ctx context.Context, e *env, args []string) error {
-	fs := e.flagSet("ask", "PROMPT... (or - to read stdin)")
+	fs := e.flagSet("ask", "[--memory [--k N]] PROMPT... (or - to read stdin)")
 	model := fs.String("model", "", "model: an alias, a name from 'seance models', a path or a URL (default: config default_model)")
 	system := fs.String("system", "", "system prompt")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of streaming text")
@@ -61,9 +103,19 @@ func runAsk(ctx context.Context, e *env, args []string) error {
 	quiet := fs.Bool("quiet", false, "do not print the usage line")
 	truncate := fs.Bool("truncate", false, "drop the oldest messages if the prompt does not fit the context (reported)")
 	threads := fs.Int("threads", 0, "threads for the embedded engine (default: config)")
+	useMemory := fs.Bool("memory", false, "answer from the memory: retrieve numbered sources, ask for [n] citations, check them")
+	k := fs.Int("k", 5, "with --memory: the number of sources")
 	args, err := parse(fs, args)
 	if err != nil {
 		return err
+	}
+	kSet := false
+	fs.Visit(func(f *flag.Flag) { kSet = kSet || f.Name == "k" })
+	if kSet && !*useMemory {
+		return fmt.Errorf("%w: --k needs --memory", errUsage)
+	}
+	if *k < 1 || *k > 50 {
+		return fmt.Errorf("%w: --k must be between 1 and 50", errUsage)
 	}
 	prompt, err := readPrompt(args, e.In)
 	if err != nil {
@@ -81,6 +133,16 @@ func runAsk(ctx context.Context, e *env, args []string) error {
 	m, err := a.Model(ctx, name)
 	if err != nil {
 		return err
+	}
+	if *useMemory {
+		store, err := a.OpenMemory(ctx)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if m, err = ground.New(m, ground.Options{Store: store, Search: memory.SearchOptions{K: *k}}); err != nil {
+			return err
+		}
 	}
 	req := &chat.Request{MaxTokens: *maxTokens, Stop: stops, TruncatePrompt: *truncate}
 	if *system != "" {
@@ -118,6 +180,9 @@ func runAsk(ctx context.Context, e *env, args []string) error {
 		return printJSON(e.Out, toAskResult(name, resp))
 	}
 	fmt.Fprintln(e.Out)
+	if resp.Grounding != nil {
+		printGrounding(e.Out, resp.Grounding)
+	}
 	for _, c := range resp.Message.ToolCalls {
 		fmt.Fprintf(e.Out, "tool call %s: %s(%s)\n", c.ID, c.Name, c.Arguments)
 	}
@@ -157,7 +222,55 @@ func toAskResult(name string, r *chat.Response) askResult {
 	for _, lp := range r.Logprobs {
 		out.Logprobs = append(out.Logprobs, jsonLogprob{lp.Token, lp.Logprob})
 	}
+	if g := r.Grounding; g != nil {
+		jg := &jsonGrounding{Query: g.Query, Sources: []jsonSource{}, Check: jsonCheck{
+			OK:     g.Check.Unsupported+g.Check.BadCitations+g.Check.Uncited == 0,
+			Claims: g.Check.Claims, Supported: g.Check.Supported, Unsupported: g.Check.Unsupported,
+			BadCitations: g.Check.BadCitations, Uncited: g.Check.Uncited, Sentences: []jsonSentence{},
+		}}
+		for _, s := range g.Sources {
+			jg.Sources = append(jg.Sources, jsonSource{N: s.N, Path: s.Path, StartLine: s.StartLine, EndLine: s.EndLine,
+				Title: s.Title, Headings: s.Headings, Commit: s.Commit, Score: s.Score, Text: s.Text})
+		}
+		for _, s := range g.Check.Sentences {
+			cites := s.Citations
+			if cites == nil {
+				cites = []int{}
+			}
+			jg.Check.Sentences = append(jg.Check.Sentences, jsonSentence{Text: s.Text, Citations: cites,
+				Supported: s.Supported, Score: s.Score, Verdict: s.Verdict, Reason: s.Reason})
+		}
+		out.Grounding = jg
+	}
 	return out
+}
+
+// printGrounding prints the numbered sources of a grounded answer and the sentences its check flagged.
+func printGrounding(w io.Writer, g *chat.Grounding) {
+	if len(g.Sources) == 0 {
+		fmt.Fprintln(w, "\nSources: none (nothing in memory passed the relevance gate)")
+	} else {
+		fmt.Fprintln(w, "\nSources:")
+	}
+	for _, s := range g.Sources {
+		fmt.Fprintf(w, "  [%d] %s:%d-%d  %s", s.N, s.Path, s.StartLine, s.EndLine, s.Title)
+		if len(s.Headings) > 0 {
+			fmt.Fprintf(w, " › %s", strings.Join(s.Headings, " › "))
+		}
+		if s.Commit != "" {
+			fmt.Fprintf(w, "  (commit %.12s)", s.Commit)
+		}
+		fmt.Fprintln(w)
+	}
+	c := g.Check
+	fmt.Fprintf(w, "\nCheck: %d claims: %d supported, %d unsupported, %d bad citations, %d uncited\n",
+		c.Claims, c.Supported, c.Unsupported, c.BadCitations, c.Uncited)
+	for _, s := range c.Sentences {
+		if s.Verdict == string(memory.Supported) || s.Verdict == string(memory.NoClaim) {
+			continue
+		}
+		fmt.Fprintf(w, "  ✗ %s: %q — %s\n", strings.ReplaceAll(s.Verdict, "_", " "), s.Text, s.Reason)
+	}
 }
 
 // readPrompt joins the arguments, or reads stdin for "-" or no arguments.

@@ -26,6 +26,8 @@ Commands:
   search QUERY    find passages: exact phrases, BM25 and (with --embed) vectors, fused, with a relevance gate
   rm PATH         remove a source, or every source under a folder
   stats           count sources, chunks and index rows
+  graph ENTITY    show an entity of the knowledge graph: its neighbours and the passages that mention it
+  facts           list the facts agents remembered (--all: expired and superseded ones too)
 `
 
 func runMemory(ctx context.Context, e *env, args []string) error {
@@ -40,8 +42,12 @@ func runMemory(ctx context.Context, e *env, args []string) error {
 		return runMemorySearch(ctx, e, args[1:])
 	case "rm":
 		return runMemoryRm(ctx, e, args[1:])
+	case "facts":
+		return runMemoryFacts(ctx, e, args[1:])
 	case "stats":
 		return runMemoryStats(ctx, e, args[1:])
+	case "graph":
+		return runMemoryGraph(ctx, e, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(e.Out, memoryUsage)
 		return nil

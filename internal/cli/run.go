@@ -48,7 +48,14 @@ func runTeam(ctx context.Context, e *env, args []string) error {
 	}
 	defer a.Close()
 	if *wsDir != "" {
-		tools, err := openRunTools(ctx, e, a, *wsDir)
+		mem, err := toolMemory(ctx, a) // recall and remember, when an agent lists them
+		if err != nil {
+			return err
+		}
+		if mem != nil {
+			defer mem.Close()
+		}
+		tools, err := openRunTools(ctx, e, a, *wsDir, mem)
 		if err != nil {
 			return err
 		}
@@ -176,9 +183,10 @@ func oneLine(s string, n int) string {
 	return s
 }
 
-// openRunTools opens the tool runtime for a CLI run in workspace dir. Calls the policy sends to a
-// person are asked on the terminal; without a terminal they are refused.
-func openRunTools(ctx context.Context, e *env, a *app.App, dir string) (*app.Tools, error) {
+// openRunTools opens the tool runtime for a CLI run in workspace dir, with recall and remember over
+// mem when it is not nil. Calls the policy sends to a person are asked on the terminal; without a
+// terminal they are refused.
+func openRunTools(ctx context.Context, e *env, a *app.App, dir string, mem app.MemoryStore) (*app.Tools, error) {
 	var tools *app.Tools
 	interactive := isTerminal(e.Err) && e.In != nil
 	in := bufio.NewReader(e.In)
@@ -195,7 +203,11 @@ func openRunTools(ctx context.Context, e *env, a *app.App, dir string) (*app.Too
 			_, _ = tools.Policies.Deny(ctx, r.ID, "cli", "refused at the terminal")
 		}
 	}
-	t, err := a.OpenTools(ctx, app.ToolsOptions{Workspace: dir, Run: home.NewRunID(time.Now()), Approver: approver})
+	topts := app.ToolsOptions{Workspace: dir, Run: home.NewRunID(time.Now()), Approver: approver}
+	if mem != nil {
+		topts.Memory = mem
+	}
+	t, err := a.OpenTools(ctx, topts)
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,7 @@ type Config struct {
 	Serve            Serve  `yaml:"serve"`
 	Log              Log    `yaml:"log"`
 	Memory           Memory `yaml:"memory"`
+	Tools            Tools  `yaml:"tools"`
 
 	// File is the config file that was read ("" when none). Not part of the file format.
 	File string `yaml:"-"`
@@ -107,6 +108,12 @@ type Serve struct {
 	MaxBodyBytes  int64    `yaml:"max_body_bytes"`
 	MaxConcurrent int      `yaml:"max_concurrent"`
 	MaxQueue      int      `yaml:"max_queue"`
+	// Workspace, when set, is the git workspace folder served teams' agents with tools work in (each
+	// run on its own branch); without it such teams are refused.
+	Workspace string `yaml:"workspace"`
+	// ApproverKeys, when set, are the only Bearer tokens that may decide approval requests
+	// (POST /v1/approvals/{id}); they are also accepted wherever an API key is.
+	ApproverKeys []Secret `yaml:"approver_keys"`
 }
 
 // Log configures logging.
@@ -178,6 +185,7 @@ func (c *Config) fillDefaults(userHome string) {
 		c.Log.Format = "text"
 	}
 	c.Memory.fillDefaults()
+	c.Tools.fillDefaults()
 	for i := range c.Backends {
 		if c.Backends[i].Timeout == 0 {
 			c.Backends[i].Timeout = 10 * time.Minute
@@ -347,6 +355,7 @@ func (c *Config) expandPaths(userHome string) {
 	}
 	c.Ollama.ModelsDir = expand(c.Ollama.ModelsDir, userHome)
 	c.HuggingFaceCache = expand(c.HuggingFaceCache, userHome)
+	c.Serve.Workspace = expand(c.Serve.Workspace, userHome)
 	for k, v := range c.Models {
 		c.Models[k] = expandRef(v, userHome)
 	}
@@ -391,6 +400,9 @@ func (c *Config) Validate() error {
 	if c.Serve.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Sprintf("serve.max_body_bytes %d: must be ≥ 1024", c.Serve.MaxBodyBytes))
 	}
+	if c.Serve.Workspace != "" && !filepath.IsAbs(c.Serve.Workspace) {
+		errs = append(errs, fmt.Sprintf("serve.workspace %q: must be an absolute path (or start with ~/)", c.Serve.Workspace))
+	}
 	if c.Ollama.NumCtx < 0 {
 		errs = append(errs, fmt.Sprintf("ollama.num_ctx %d: must be ≥ 0", c.Ollama.NumCtx))
 	}
@@ -416,6 +428,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = c.Memory.validate(errs)
+	errs = c.Tools.validate(errs)
 	if len(errs) > 0 {
 		return fault.New(fault.Invalid, "invalid configuration: %s", strings.Join(errs, "; "))
 	}

@@ -21,6 +21,8 @@ const (
 	ContextLength Code = "context_length_exceeded" // prompt does not fit the model's context (400)
 	Unprocessable Code = "unprocessable"           // well-formed but unusable, e.g. a corrupt model file (422)
 	Unauthorized  Code = "unauthorized"            // missing or wrong API key (401)
+	Forbidden     Code = "forbidden"               // a known caller who may not do this, e.g. decide an approval (403)
+	Conflict      Code = "conflict"                // the state changed first, e.g. a request already decided (409)
 	Unsupported   Code = "unsupported"             // the backend or model cannot do this (400)
 	Overloaded    Code = "overloaded"              // queue full; retry later (503)
 	Upstream      Code = "upstream"                // a remote backend failed (502)

@@ -84,6 +84,10 @@ type Options struct {
 	Version string
 	// Runs, when set, serves the event streams of team runs at GET /v1/runs/{id}/events.
 	Runs RunSource
+	// Approvals, when set, serves the requests that wait for a person at /v1/approvals (approvals.go).
+	Approvals ApprovalSource
+	// ApproverKeys, when not empty, are the only bearer tokens that may decide approval requests.
+	ApproverKeys []string
 }
 
 // Server serves the HTTP API. It is safe for concurrent use.
@@ -95,6 +99,9 @@ type Server struct {
 	limit   *limiter
 	metrics *metrics
 	mux     *http.ServeMux
+
+	// approverKeys are the digests of Options.ApproverKeys.
+	approverKeys [][sha256.Size]byte
 
 	// now and newID are replaced by tests for reproducible ids and times.
 	now   func() time.Time
@@ -140,6 +147,11 @@ func New(opts Options) *Server {
 			s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 		}
 	}
+	for _, k := range opts.ApproverKeys {
+		if k != "" {
+			s.approverKeys = append(s.approverKeys, sha256.Sum256([]byte(k)))
+		}
+	}
 	s.routes()
 	return s
 }
@@ -164,6 +176,9 @@ func (s *Server) routes() {
 		{path: "/v1/models", methods: map[string]handler{http.MethodGet: s.listModels}},
 		{path: "/v1/models/{id...}", methods: map[string]handler{http.MethodGet: s.getModel}},
 		{path: "/v1/runs/{id}/events", methods: map[string]handler{http.MethodGet: s.runEvents}},
+		// Approval routes authenticate in their handlers (approvalAuth): approver keys count there too.
+		{path: "/v1/approvals", methods: map[string]handler{http.MethodGet: s.listApprovals}, public: true},
+		{path: "/v1/approvals/{id}", methods: map[string]handler{http.MethodGet: s.getApproval, http.MethodPost: s.decideApproval}, public: true},
 		{path: "/healthz", methods: map[string]handler{http.MethodGet: s.healthz}, public: true},
 		{path: "/metrics", methods: map[string]handler{http.MethodGet: s.serveMetrics}},
 	} {
@@ -257,6 +272,10 @@ func statusOf(code fault.Code) (status int, errType string) {
 		return http.StatusBadRequest, "invalid_request_error"
 	case fault.Unauthorized:
 		return http.StatusUnauthorized, "authentication_error"
+	case fault.Forbidden:
+		return http.StatusForbidden, "permission_error"
+	case fault.Conflict:
+		return http.StatusConflict, "invalid_request_error"
 	case fault.NotFound:
 		return http.StatusNotFound, "invalid_request_error"
 	case methodNotAllowed:
