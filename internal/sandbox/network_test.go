@@ -123,7 +123,13 @@ func TestProxyNetwork(t *testing.T) {
 	t.Parallel()
 	needRoot(t)
 	needPython(t)
-	ws := workspace(t)
+	checkProxyNetwork(t, workspace(t), false)
+}
+
+// checkProxyNetwork runs the network probe in workspace ws with a proxy that allows one host listener
+// and checks every way out: only the allowed listener is reached, only through the proxy, and the
+// proxy ends with the run. TestUserNamespaceMode runs it too, as a non-root user (noCgroup).
+func checkProxyNetwork(t *testing.T, ws string, noCgroup bool) {
 	allowed := newTarget(t, "hello from the allowed host")
 	other := newTarget(t, "other host")
 	srv := newRecordingServer(t, "127.0.0.1:"+strconv.Itoa(allowed.port))
@@ -131,6 +137,7 @@ func TestProxyNetwork(t *testing.T) {
 	spec.Argv = append(spec.Argv, strconv.Itoa(allowed.port), strconv.Itoa(other.port))
 	spec.Env = []string{"PATH=/usr/bin:/bin", "HOME=/tmp", "HTTP_PROXY=http://evil.example:1", "NO_PROXY=*"}
 	spec.Network, spec.Proxy = NetworkProxy, srv
+	spec.AllowNoCgroup = noCgroup
 	res := run(t, spec)
 	got := probeLines(res.Stdout)
 	t.Logf("stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)

@@ -16,7 +16,8 @@ import (
 var usernsInner = flag.String("sandbox.userns-workspace", "", "internal: run TestUserNamespaceMode's inner half in this workspace")
 
 // TestUserNamespaceMode runs the sandbox as a non-root user (the test binary re-runs itself as uid
-// 65534), where it must build everything inside a user namespace and cannot use cgroups.
+// 65534), where it must build everything inside a user namespace and cannot use cgroups, and checks
+// the network proxy in that mode as well.
 func TestUserNamespaceMode(t *testing.T) {
 	if *usernsInner != "" {
 		userNamespaceInner(t, *usernsInner)
@@ -86,6 +87,12 @@ func userNamespaceInner(t *testing.T, ws string) {
 	spec.AllowNoCgroup = false
 	if _, err := Run(t.Context(), spec); err == nil {
 		t.Errorf("Run without cgroups and without AllowNoCgroup succeeded")
+	}
+	// The network proxy works without root too: the child hands its listener over a socket pair.
+	if _, err := exec.LookPath("python3"); err == nil {
+		checkProxyNetwork(t, ws, true)
+	} else {
+		t.Log("python3 is not installed: the proxy is not checked in user-namespace mode")
 	}
 }
 
