@@ -12,6 +12,7 @@ import (
 	"github.com/seance-dev/seance/internal/config"
 	"github.com/seance-dev/seance/internal/memory"
 	"github.com/seance-dev/seance/internal/memory/ground"
+	"github.com/seance-dev/seance/internal/openai"
 )
 
 func init() {
@@ -26,45 +27,9 @@ type askResult struct {
 	FinishReason string        `json:"finish_reason"`
 	Usage        jsonUsage     `json:"usage"`
 	Logprobs     []jsonLogprob `json:"logprobs,omitempty"`
-	// Grounding is set with --memory: the numbered sources and the citation check.
-	Grounding *jsonGrounding `json:"grounding,omitempty"`
-}
-
-type jsonGrounding struct {
-	Query   string       `json:"query"`
-	Sources []jsonSource `json:"sources"`
-	Check   jsonCheck    `json:"check"`
-}
-
-type jsonSource struct {
-	N         int      `json:"n"`
-	Path      string   `json:"path"`
-	StartLine int      `json:"start_line"`
-	EndLine   int      `json:"end_line"`
-	Title     string   `json:"title"`
-	Headings  []string `json:"headings,omitempty"`
-	Commit    string   `json:"commit,omitempty"`
-	Score     float64  `json:"score"`
-	Text      string   `json:"text"`
-}
-
-type jsonCheck struct {
-	OK           bool           `json:"ok"`
-	Claims       int            `json:"claims"`
-	Supported    int            `json:"supported"`
-	Unsupported  int            `json:"unsupported"`
-	BadCitations int            `json:"bad_citations"`
-	Uncited      int            `json:"uncited"`
-	Sentences    []jsonSentence `json:"sentences"`
-}
-
-type jsonSentence struct {
-	Text      string  `json:"text"`
-	Citations []int   `json:"citations"`
-	Supported bool    `json:"supported"`
-	Score     float64 `json:"score"`
-	Verdict   string  `json:"verdict"`
-	Reason    string  `json:"reason"`
+	// Grounding is set with --memory: the numbered sources and the citation check, in the shape
+	// of the API's seance_grounding extension.
+	Grounding *openai.Grounding `json:"grounding,omitempty"`
 }
 
 type jsonCall struct {
@@ -222,26 +187,7 @@ func toAskResult(name string, r *chat.Response) askResult {
 	for _, lp := range r.Logprobs {
 		out.Logprobs = append(out.Logprobs, jsonLogprob{lp.Token, lp.Logprob})
 	}
-	if g := r.Grounding; g != nil {
-		jg := &jsonGrounding{Query: g.Query, Sources: []jsonSource{}, Check: jsonCheck{
-			OK:     g.Check.Unsupported+g.Check.BadCitations+g.Check.Uncited == 0,
-			Claims: g.Check.Claims, Supported: g.Check.Supported, Unsupported: g.Check.Unsupported,
-			BadCitations: g.Check.BadCitations, Uncited: g.Check.Uncited, Sentences: []jsonSentence{},
-		}}
-		for _, s := range g.Sources {
-			jg.Sources = append(jg.Sources, jsonSource{N: s.N, Path: s.Path, StartLine: s.StartLine, EndLine: s.EndLine,
-				Title: s.Title, Headings: s.Headings, Commit: s.Commit, Score: s.Score, Text: s.Text})
-		}
-		for _, s := range g.Check.Sentences {
-			cites := s.Citations
-			if cites == nil {
-				cites = []int{}
-			}
-			jg.Check.Sentences = append(jg.Check.Sentences, jsonSentence{Text: s.Text, Citations: cites,
-				Supported: s.Supported, Score: s.Score, Verdict: s.Verdict, Reason: s.Reason})
-		}
-		out.Grounding = jg
-	}
+	out.Grounding = openai.GroundingFromChat(r.Grounding)
 	return out
 }
 

@@ -66,7 +66,7 @@ var allowed = map[string][]string{
 	"internal/home":             {"internal/runid", "internal/team", "internal/gitrepo", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/httpapi":          {"internal/openai", "internal/llm", "internal/chat", "internal/fault"},
 	"internal/app":              {"internal/..."},
-	"internal/cli":              {"internal/policy", "internal/app", "internal/config", "internal/llm", "internal/chat", "internal/fault", "internal/engine/gguf", "internal/engine/llama2c", "internal/team", "internal/home", "internal/memory", "internal/memory/ground", "internal/workspace", "internal/policy/audit", "internal/arena", "internal/arena/rating", "internal/arena/dataset"},
+	"internal/cli":              {"internal/policy", "internal/app", "internal/config", "internal/llm", "internal/chat", "internal/fault", "internal/engine/gguf", "internal/engine/llama2c", "internal/team", "internal/home", "internal/memory", "internal/memory/ground", "internal/openai", "internal/workspace", "internal/policy/audit", "internal/arena", "internal/arena/rating", "internal/arena/dataset"},
 	"internal/engine/llama2c":   {"internal/engine/gguf", "internal/engine/tensor", "internal/fault"},
 	"cmd/seance":                {"internal/cli", "internal/sandbox"},
 	"internal/runid":            {},

@@ -99,6 +99,21 @@ func (ff FactFilter) Keep(f Fact) bool {
 	return f.Current(at)
 }
 
+// Select returns the facts of all (oldest first) the filter keeps, the newest Limit of them when Limit
+// is set: what FactStore.Facts returns. It reuses all's array.
+func (ff FactFilter) Select(all []Fact) []Fact {
+	out := all[:0]
+	for _, f := range all {
+		if ff.Keep(f) {
+			out = append(out, f)
+		}
+	}
+	if ff.Limit > 0 && len(out) > ff.Limit {
+		out = out[len(out)-ff.Limit:]
+	}
+	return out
+}
+
 // FactStore is a Store that keeps remembered facts. Facts are append-only: implementations refuse to
 // change or delete a stored fact, in their schema and not only in code. Implementations must be safe
 // for concurrent use.

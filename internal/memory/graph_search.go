@@ -62,6 +62,48 @@ type RankedChunk struct {
 	Keys  []string
 }
 
+// MentionHits is the store-independent part of GraphSearcher.MentionHits: it reads the mention rows of
+// the positively weighted keys (sorted) with mentions, ranks them with RankMentions, reads the best k
+// chunks with chunks, and returns them as graph hits in rank order. Both stores implement the method
+// with it, each supplying its own two reads.
+func MentionHits(weights map[string]float64, k int, mentions func(keys []string) ([]MentionRow, error),
+	chunks func(ids []int64) ([]Chunk, error)) ([]GraphHit, error) {
+	var keys []string
+	for key, w := range weights {
+		if w > 0 {
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) == 0 || k <= 0 {
+		return nil, nil
+	}
+	sort.Strings(keys)
+	rows, err := mentions(keys)
+	if err != nil {
+		return nil, err
+	}
+	ranked := RankMentions(rows, weights, k)
+	ids := make([]int64, len(ranked))
+	for i, r := range ranked {
+		ids[i] = r.Chunk
+	}
+	found, err := chunks(ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]Chunk, len(found))
+	for _, c := range found {
+		byID[c.ID] = c
+	}
+	out := make([]GraphHit, 0, len(ranked))
+	for _, r := range ranked {
+		if c, ok := byID[r.Chunk]; ok {
+			out = append(out, GraphHit{Hit: Hit{Chunk: c, Score: r.Score, Method: "graph"}, Keys: r.Keys})
+		}
+	}
+	return out, nil
+}
+
 // RankMentions scores chunks by the entities they mention: the sum over the weighted keys a chunk
 // mentions of weight × (1 + ln count). It returns the best k (ties by chunk id). Both stores rank with
 // it, so they agree.

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"math"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -149,6 +150,24 @@ func NGramHashes(text string) []uint64 {
 		}
 	}
 	return out
+}
+
+// MaxLookupHashes is how many of a long phrase's n-gram hashes an exact lookup intersects (see
+// SpreadHashes): enough to make a false match very unlikely, few enough to keep the query small.
+const MaxLookupHashes = 32
+
+// SpreadHashes returns at most MaxLookupHashes of hashes, evenly spread over the phrase (first and last
+// included), for the index lookup; the stores then check the phrase itself in the candidates.
+func SpreadHashes(hashes []uint64) []uint64 {
+	if len(hashes) <= MaxLookupHashes {
+		return hashes
+	}
+	step := float64(len(hashes)-1) / float64(MaxLookupHashes-1)
+	picked := make([]uint64, MaxLookupHashes)
+	for i := range picked {
+		picked[i] = hashes[int(math.Round(float64(i)*step))]
+	}
+	return picked
 }
 
 // PhraseHashes returns the normalised words of phrase and the hashes to look up for it: the

@@ -81,3 +81,23 @@ func TestTerms(t *testing.T) {
 		t.Errorf("QueryTerms = %q", got)
 	}
 }
+
+func TestSpreadHashes(t *testing.T) {
+	short := []uint64{1, 2, 3}
+	if got := SpreadHashes(short); len(got) != 3 || got[0] != 1 || got[2] != 3 {
+		t.Errorf("short: %v", got)
+	}
+	long := make([]uint64, 100)
+	for i := range long {
+		long[i] = uint64(i)
+	}
+	got := SpreadHashes(long)
+	if len(got) != MaxLookupHashes || got[0] != 0 || got[len(got)-1] != 99 {
+		t.Fatalf("long: %v", got)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] || got[i]-got[i-1] > 4 {
+			t.Fatalf("not spread evenly: %v", got)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -168,16 +167,7 @@ func (s *Store) Facts(ctx context.Context, filter memory.FactFilter) ([]memory.F
 	if err != nil {
 		return nil, err
 	}
-	out := all[:0]
-	for _, f := range all {
-		if filter.Keep(f) {
-			out = append(out, f)
-		}
-	}
-	if filter.Limit > 0 && len(out) > filter.Limit {
-		out = out[len(out)-filter.Limit:]
-	}
-	return out, nil
+	return filter.Select(all), nil
 }
 
 func (s *Store) queryFacts(ctx context.Context, q string, args ...any) ([]memory.Fact, error) {
@@ -206,14 +196,7 @@ func (s *Store) LookupFacts(ctx context.Context, phrase string, filter memory.Fa
 	if len(hashes) == 0 {
 		return nil, nil
 	}
-	if len(hashes) > maxPhraseHashes {
-		step := float64(len(hashes)-1) / float64(maxPhraseHashes-1)
-		picked := make([]uint64, maxPhraseHashes)
-		for i := range picked {
-			picked[i] = hashes[int(math.Round(float64(i)*step))]
-		}
-		hashes = picked
-	}
+	hashes = memory.SpreadHashes(hashes)
 	parts := make([]string, len(hashes))
 	args := make([]any, len(hashes))
 	for i, h := range hashes {

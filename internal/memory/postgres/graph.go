@@ -195,61 +195,39 @@ func (s *Store) Edges(ctx context.Context, keys []string, perKey int) ([]memory.
 }
 
 // MentionHits returns up to k chunks mentioning the weighted entities, ranked by memory.RankMentions.
+// The mentions and the chunks are read in one read-only transaction, so they agree.
 func (s *Store) MentionHits(ctx context.Context, weights map[string]float64, k int) ([]memory.GraphHit, error) {
-	var keys []string
-	for key, w := range weights {
-		if w > 0 {
-			keys = append(keys, key)
+	var tx pgx.Tx
+	defer func() {
+		if tx != nil {
+			tx.Rollback(ctx)
 		}
-	}
-	if len(keys) == 0 || k <= 0 {
-		return nil, nil
-	}
-	sort.Strings(keys)
-	tx, err := s.readTx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback(ctx)
-	rs, err := tx.Query(ctx, `SELECT key, chunk_id, count FROM mentions WHERE key = ANY($1)`, cleanAll(keys))
-	if err != nil {
-		return nil, fmt.Errorf("memory: read mentions: %w", err)
-	}
-	var rows []memory.MentionRow
-	for rs.Next() {
-		var r memory.MentionRow
-		var n int32
-		if err := rs.Scan(&r.Key, &r.Chunk, &n); err != nil {
-			rs.Close()
+	}()
+	return memory.MentionHits(weights, k, func(keys []string) ([]memory.MentionRow, error) {
+		var err error
+		if tx, err = s.readTx(ctx); err != nil {
+			return nil, err
+		}
+		rs, err := tx.Query(ctx, `SELECT key, chunk_id, count FROM mentions WHERE key = ANY($1)`, cleanAll(keys))
+		if err != nil {
 			return nil, fmt.Errorf("memory: read mentions: %w", err)
 		}
-		r.Count = int(n)
-		rows = append(rows, r)
-	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("memory: read mentions: %w", err)
-	}
-	ranked := memory.RankMentions(rows, weights, k)
-	ids := make([]int64, len(ranked))
-	for i, r := range ranked {
-		ids[i] = r.Chunk
-	}
-	chunks, err := readChunks(ctx, tx, ids)
-	if err != nil {
-		return nil, err
-	}
-	byID := make(map[int64]memory.Chunk, len(chunks))
-	for _, c := range chunks {
-		byID[c.ID] = c
-	}
-	out := make([]memory.GraphHit, 0, len(ranked))
-	for _, r := range ranked {
-		if c, ok := byID[r.Chunk]; ok {
-			out = append(out, memory.GraphHit{Hit: memory.Hit{Chunk: c, Score: r.Score, Method: "graph"}, Keys: r.Keys})
+		defer rs.Close()
+		var rows []memory.MentionRow
+		for rs.Next() {
+			var r memory.MentionRow
+			var n int32
+			if err := rs.Scan(&r.Key, &r.Chunk, &n); err != nil {
+				return nil, fmt.Errorf("memory: read mentions: %w", err)
+			}
+			r.Count = int(n)
+			rows = append(rows, r)
 		}
-	}
-	return out, nil
+		if err := rs.Err(); err != nil {
+			return nil, fmt.Errorf("memory: read mentions: %w", err)
+		}
+		return rows, nil
+	}, func(ids []int64) ([]memory.Chunk, error) { return readChunks(ctx, tx, ids) })
 }
 
 // rebuildPage is how many chunks RebuildGraph re-extracts per transaction.

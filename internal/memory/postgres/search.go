@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
@@ -12,10 +11,6 @@ import (
 
 	"github.com/seance-dev/seance/internal/memory"
 )
-
-// maxPhraseHashes bounds the n-grams intersected for one phrase; the phrase itself is verified on
-// the candidates, so the bound costs no exactness.
-const maxPhraseHashes = 32
 
 // maxExactCandidates bounds the chunks read to verify a phrase.
 const maxExactCandidates = 256
@@ -48,14 +43,7 @@ func (s *Store) LookupExact(ctx context.Context, phrase string, k int) ([]memory
 		}
 		return hits, nil
 	}
-	if len(hashes) > maxPhraseHashes {
-		step := float64(len(hashes)-1) / float64(maxPhraseHashes-1)
-		picked := make([]uint64, maxPhraseHashes)
-		for i := range picked {
-			picked[i] = hashes[int(math.Round(float64(i)*step))]
-		}
-		hashes = picked
-	}
+	hashes = memory.SpreadHashes(hashes)
 	parts := make([]string, len(hashes))
 	args := make([]any, len(hashes))
 	for i, h := range hashes {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/seance-dev/seance/internal/memory"
@@ -181,60 +180,33 @@ func (s *Store) Edges(ctx context.Context, keys []string, perKey int) ([]memory.
 
 // MentionHits returns up to k chunks mentioning the weighted entities, ranked by memory.RankMentions.
 func (s *Store) MentionHits(ctx context.Context, weights map[string]float64, k int) ([]memory.GraphHit, error) {
-	var keys []string
-	for key, w := range weights {
-		if w > 0 {
-			keys = append(keys, key)
-		}
-	}
-	if len(keys) == 0 || k <= 0 {
-		return nil, nil
-	}
-	sort.Strings(keys)
-	var rows []memory.MentionRow
-	for start := 0; start < len(keys); start += 500 {
-		part := keys[start:min(len(keys), start+500)]
-		args := make([]any, len(part))
-		for i, key := range part {
-			args[i] = key
-		}
-		rs, err := s.rdb.QueryContext(ctx, `SELECT key, chunk_id, count FROM mentions WHERE key IN (`+in(len(part))+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("memory: read mentions: %w", err)
-		}
-		for rs.Next() {
-			var r memory.MentionRow
-			if err := rs.Scan(&r.Key, &r.Chunk, &r.Count); err != nil {
-				rs.Close()
+	return memory.MentionHits(weights, k, func(keys []string) ([]memory.MentionRow, error) {
+		var rows []memory.MentionRow
+		for start := 0; start < len(keys); start += 500 {
+			part := keys[start:min(len(keys), start+500)]
+			args := make([]any, len(part))
+			for i, key := range part {
+				args[i] = key
+			}
+			rs, err := s.rdb.QueryContext(ctx, `SELECT key, chunk_id, count FROM mentions WHERE key IN (`+in(len(part))+`)`, args...)
+			if err != nil {
 				return nil, fmt.Errorf("memory: read mentions: %w", err)
 			}
-			rows = append(rows, r)
+			for rs.Next() {
+				var r memory.MentionRow
+				if err := rs.Scan(&r.Key, &r.Chunk, &r.Count); err != nil {
+					rs.Close()
+					return nil, fmt.Errorf("memory: read mentions: %w", err)
+				}
+				rows = append(rows, r)
+			}
+			rs.Close()
+			if err := rs.Err(); err != nil {
+				return nil, fmt.Errorf("memory: read mentions: %w", err)
+			}
 		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
-			return nil, fmt.Errorf("memory: read mentions: %w", err)
-		}
-	}
-	ranked := memory.RankMentions(rows, weights, k)
-	ids := make([]int64, len(ranked))
-	for i, r := range ranked {
-		ids[i] = r.Chunk
-	}
-	chunks, err := s.chunks(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	byID := make(map[int64]memory.Chunk, len(chunks))
-	for _, c := range chunks {
-		byID[c.ID] = c
-	}
-	out := make([]memory.GraphHit, 0, len(ranked))
-	for _, r := range ranked {
-		if c, ok := byID[r.Chunk]; ok {
-			out = append(out, memory.GraphHit{Hit: memory.Hit{Chunk: c, Score: r.Score, Method: "graph"}, Keys: r.Keys})
-		}
-	}
-	return out, nil
+		return rows, nil
+	}, func(ids []int64) ([]memory.Chunk, error) { return s.chunks(ctx, ids) })
 }
 
 // graphMigration creates the graph's tables; it is an entry of migrations (never edit it, append).
