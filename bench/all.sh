@@ -20,3 +20,5 @@ run team go test -run '^$' -bench . -benchtime 3s ./internal/team/
 run sandbox go test -run '^$' -bench 'RunTrue|ExecTrue' -benchtime 300x ./internal/sandbox/
 run memory go test -run '^$' -bench . -benchtime 20x ./internal/memory/sqlite/
 run uselite go test -run '^$' -bench . -benchtime 10x ./internal/memory/uselite/
+run vecindex go test -run '^$' -bench 'Exact|IVF' -benchtime 50x ./internal/memory/vecindex/
+run graph go test -run '^$' -bench ExtractRules -benchtime 20x ./internal/memory/

@@ -122,7 +122,7 @@ func runMemoryGraph(ctx context.Context, e *env, args []string) error {
 			default:
 				rel = "← " + strings.ReplaceAll(nb.Relation, "_", " ")
 			}
-			fmt.Fprintf(e.Out, "  %-14s %-30s weight %g in %s\n", rel, nb.Key, nb.Weight, passages(nb.Chunks))
+			fmt.Fprintf(e.Out, "  %-14s %s weight %g in %s\n", rel, padWidth(nb.Key, 30), nb.Weight, passages(nb.Chunks))
 		}
 	}
 	fmt.Fprintln(e.Out, "\npassages:")
@@ -180,4 +180,26 @@ func suggest(ctx context.Context, g memory.GraphSearcher, name string) string {
 		names = append(names, fmt.Sprintf("%q", e.Key))
 	}
 	return "; known: " + strings.Join(names, ", ")
+}
+
+// padWidth pads s with spaces to n terminal columns, counting East Asian wide characters (Hangul,
+// CJK ideographs, kana, full-width forms) as two, so Korean keys line up with Latin ones.
+func padWidth(s string, n int) string {
+	w := 0
+	for _, r := range s {
+		w++
+		if wide(r) {
+			w++
+		}
+	}
+	if w >= n {
+		return s
+	}
+	return s + strings.Repeat(" ", n-w)
+}
+
+func wide(r rune) bool {
+	return (r >= 0x1100 && r <= 0x115f) || (r >= 0x2e80 && r <= 0xa4cf) || (r >= 0xac00 && r <= 0xd7a3) ||
+		(r >= 0xf900 && r <= 0xfaff) || (r >= 0xfe30 && r <= 0xfe4f) || (r >= 0xff00 && r <= 0xff60) ||
+		(r >= 0xffe0 && r <= 0xffe6) || (r >= 0x20000 && r <= 0x3fffd)
 }

@@ -84,3 +84,20 @@ func TestMemoryGraph(t *testing.T) {
 		}
 	}
 }
+
+func TestPadWidthCountsWideCharacters(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"ai", 6, "ai    "},
+		{"내용", 6, "내용  "},
+		{"보상 해킹", 10, "보상 해킹 "},
+		{"toolongforit", 4, "toolongforit"},
+	} {
+		if got := padWidth(c.s, c.n); got != c.want {
+			t.Errorf("padWidth(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+	}
+}
