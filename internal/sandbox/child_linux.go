@@ -45,6 +45,8 @@ type childSpec struct {
 	FileSize  uint64   `json:"file_size"`
 	OpenFiles uint64   `json:"open_files"`
 	NProc     uint64   `json:"nproc,omitempty"`      // RLIMIT_NPROC fallback when there is no pids cgroup
+	Data      uint64   `json:"data,omitempty"`       // RLIMIT_DATA fallback when there is no memory cgroup
+	TmpSize   uint64   `json:"tmp_size,omitempty"`   // size of the /tmp and /dev/shm tmpfs when there is no memory cgroup
 	Cgroups   []string `json:"cgroups,omitempty"`    // directories whose cgroup.procs the child joins first
 	ProxyPort int      `json:"proxy_port,omitempty"` // NetworkProxy: listen on 127.0.0.1:ProxyPort, send it on netFD
 }
@@ -177,6 +179,13 @@ func runChild() error {
 	// Only stdio reaches the target: every other descriptor, the status pipe included, closes at exec.
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return stage("close fds", err)
+	}
+	// The memory fallback comes last: from here on a new private writable mapping beyond the limit
+	// fails, and the Go runtime of this child must not need one before execve.
+	if cs.Data > 0 {
+		if err := syscall.Setrlimit(unix.RLIMIT_DATA, &syscall.Rlimit{Cur: cs.Data, Max: cs.Data}); err != nil {
+			return stage("rlimit", fmt.Errorf("RLIMIT_DATA: %w", err))
+		}
 	}
 	if err := installSeccomp(filter); err != nil {
 		return stage("seccomp", err)

@@ -138,10 +138,10 @@ func buildRoot(cs *childSpec) error {
 	if err := os.Symlink("../tmp", filepath.Join(root, "var", "tmp")); err != nil {
 		return stage("mount", err)
 	}
-	if err := unix.Mount("tmpfs", filepath.Join(root, "tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+	if err := unix.Mount("tmpfs", filepath.Join(root, "tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpfsOptions(cs.TmpSize)); err != nil {
 		return stage("mount", fmt.Errorf("/tmp: %w", err))
 	}
-	if err := buildDev(filepath.Join(root, "dev")); err != nil {
+	if err := buildDev(filepath.Join(root, "dev"), cs.TmpSize); err != nil {
 		return stage("mount", fmt.Errorf("/dev: %w", err))
 	}
 	if err := unix.Mount("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
@@ -206,8 +206,18 @@ func mountPoint(p string, dir bool) error {
 	return f.Close()
 }
 
-// buildDev fills a tmpfs at dir with the few device nodes programs expect.
-func buildDev(dir string) error {
+// tmpfsOptions are the mount options of the sandbox's /tmp and /dev/shm: without a memory cgroup to
+// charge their pages to, each is capped at size bytes (0: the kernel's default, half of the RAM).
+func tmpfsOptions(size uint64) string {
+	if size == 0 {
+		return "mode=1777"
+	}
+	return fmt.Sprintf("mode=1777,size=%d", size)
+}
+
+// buildDev fills a tmpfs at dir with the few device nodes programs expect; shmSize caps /dev/shm
+// (see tmpfsOptions).
+func buildDev(dir string, shmSize uint64) error {
 	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
 		return err
 	}
@@ -233,7 +243,7 @@ func buildDev(dir string) error {
 	if err := os.Mkdir(shm, 0o755); err != nil {
 		return err
 	}
-	if err := unix.Mount("tmpfs", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777"); err != nil {
+	if err := unix.Mount("tmpfs", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, tmpfsOptions(shmSize)); err != nil {
 		return err
 	}
 	return unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NOEXEC, "")

@@ -80,7 +80,12 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 		if !spec.AllowNoCgroup {
 			return res, fault.Wrap(err, fault.Unsupported, "sandbox: cannot create a cgroup for the memory and pids limits")
 		}
-		cs.NProc = uint64(lim.Pids) // a per-uid approximation, better than nothing
+		// The fallbacks (docs/SANDBOX.md, "Without a cgroup"): RLIMIT_NPROC, counted per uid of the
+		// sandbox's user namespace in user-namespace mode (per host uid as root); RLIMIT_DATA per
+		// process; and a size for the tmpfs mounts, whose pages no cgroup charges.
+		cs.NProc = uint64(lim.Pids)
+		cs.Data = uint64(lim.Memory)
+		cs.TmpSize = uint64(lim.Memory)
 	} else {
 		res.Cgroup = cg.version
 		defer cg.destroy()

@@ -61,7 +61,7 @@ type NetworkServer interface {
 // Limits bounds what a sandboxed process tree may consume. A zero field takes the value from
 // DefaultLimits; there is deliberately no way to ask for "unlimited".
 type Limits struct {
-	Memory    int64         // bytes of memory (and swap) for the whole tree, by cgroup
+	Memory    int64         // bytes of memory (and swap) for the whole tree, by cgroup (without one: per process, RLIMIT_DATA)
 	Pids      int           // processes and threads in the whole tree, by cgroup
 	CPUTime   time.Duration // CPU time of the whole tree (cgroup accounting) and of each process (RLIMIT_CPU, whole seconds)
 	FileSize  int64         // largest file a process may write, by RLIMIT_FSIZE
@@ -119,8 +119,11 @@ type Spec struct {
 	// that has no Landlock at all), using what there is. Result.LandlockWeak records that it happened
 	// so callers can log the choice.
 	AllowWeakerLandlock bool
-	// AllowNoCgroup lets Run proceed when no cgroup can be created (memory and pids limits then go
-	// unenforced; Result.Cgroup is "none"). Without it Run fails closed.
+	// AllowNoCgroup lets Run proceed when no cgroup can be created (Result.Cgroup is then "none").
+	// Limits then fall back to rlimits, which are weaker: Memory bounds each process's private
+	// writable memory (RLIMIT_DATA) and the size of /tmp and /dev/shm, not the tree; Pids becomes
+	// RLIMIT_NPROC; CPUTime bounds each process only; Result never reports a memory or pids hit
+	// (docs/SANDBOX.md, "Without a cgroup"). Without it Run fails closed.
 	AllowNoCgroup bool
 }
 

@@ -4,10 +4,12 @@ package sandbox
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -88,11 +90,51 @@ func userNamespaceInner(t *testing.T, ws string) {
 	if _, err := Run(t.Context(), spec); err == nil {
 		t.Errorf("Run without cgroups and without AllowNoCgroup succeeded")
 	}
+	userNamespaceMemory(t, ws)
 	// The network proxy works without root too: the child hands its listener over a socket pair.
 	if _, err := exec.LookPath("python3"); err == nil {
 		checkProxyNetwork(t, ws, true)
 	} else {
 		t.Log("python3 is not installed: the proxy is not checked in user-namespace mode")
+	}
+}
+
+// userNamespaceMemory checks the memory fallback without a cgroup: an allocation past Limits.Memory
+// fails (RLIMIT_DATA), one below it succeeds, and /tmp and /dev/shm fill up at the limit.
+func userNamespaceMemory(t *testing.T, ws string) {
+	const limit = 64 << 20
+	spec := sh(ws, `
+		grep '^Max data size' /proc/self/limits
+		dd if=/dev/zero of=/dev/null bs=16M count=1 2>/dev/null && echo small-allocation-ok
+		dd if=/dev/zero of=/dev/null bs=96M count=1 2>/dev/null || echo big-allocation-refused
+		head -c 100M /dev/zero > /tmp/fill || echo tmp-full
+		echo "tmp $(wc -c < /tmp/fill)"; rm -f /tmp/fill
+		head -c 100M /dev/zero > /dev/shm/fill || echo shm-full
+		echo "shm $(wc -c < /dev/shm/fill)"`)
+	spec.AllowNoCgroup = true
+	spec.Limits = Limits{Memory: limit, FileSize: 256 << 20}
+	res := run(t, spec)
+	out := string(res.Stdout)
+	if !strings.Contains(strings.Join(strings.Fields(out), " "), fmt.Sprintf("Max data size %d %d bytes", limit, limit)) {
+		t.Errorf("RLIMIT_DATA is not %d:\n%s", limit, out)
+	}
+	for _, want := range []string{
+		"small-allocation-ok", "big-allocation-refused", "tmp-full", "shm-full",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("memory fallback: output lacks %q:\n%s\nstderr: %s", want, out, res.Stderr)
+		}
+	}
+	for _, where := range []string{"tmp", "shm"} {
+		var n int64
+		for _, line := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(line, where+" "); ok {
+				n, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			}
+		}
+		if n <= 0 || n > limit {
+			t.Errorf("%s held %d bytes with a memory limit of %d", where, n, limit)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ package redteam
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,7 +41,7 @@ func (s *suite) control(t *testing.T, a *attack) []string {
 		"audit.log":           "{\"seq\":1}\n",
 	}))
 	must(t, chownTree(home))
-	fx, err := newFixture(base, a.Name, "c", home, filepath.Join(s.binDir, "suid-helper"))
+	fx, err := newFixture(base, a.Name, "c", home, filepath.Join(s.binDir, "suid-helper"), "")
 	must(t, err)
 	// The sandbox uid must reach the fixture through the temporary folders above it.
 	for d := s.root; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
@@ -74,6 +75,18 @@ func (s *suite) control(t *testing.T, a *attack) []string {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}, Setpgid: true}
 	start := time.Now()
 	err = cmd.Run()
+	// The program was just written: a process another test forked at that moment may still hold the
+	// descriptor (until it executes), and exec then fails with ETXTBSY. Try again, briefly.
+	for i := 0; i < 10 && errors.Is(err, syscall.ETXTBSY); i++ {
+		time.Sleep(50 * time.Millisecond)
+		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = fx.ws, fx.env(s), stdout, stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}, Setpgid: true}
+		err = cmd.Run()
+	}
+	// A connection the attack made just before it ended may still wait in a listener's backlog:
+	// give the listeners a moment to accept it before the judge closes them.
+	time.Sleep(250 * time.Millisecond)
 	// Survivors of the outlive attacks must be left alone to show that they survive (they end by
 	// themselves once they have written their file); everything else is killed with its group.
 	if cmd.Process != nil && a.Category != "outlive" {
@@ -82,7 +95,7 @@ func (s *suite) control(t *testing.T, a *attack) []string {
 	res := sandbox.Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start)}
 	plain := *a
 	plain.Stop, plain.Signal = "", ""
-	found := s.judge(&plain, fx, res, suiteLimits, append([]string{hiddenSecret}, s.secrets...), before, watched)
+	found := s.judge(&plain, fx, res, suiteLimits, append([]string{hiddenSecret}, s.secrets...), before, watched, nil)
 	if a.Category == "outlive" {
 		time.Sleep(lateWait)
 		found = append(found, fx.survivors()...)

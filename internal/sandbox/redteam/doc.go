@@ -6,6 +6,9 @@
 // from the host (planted files, listeners, the process table, the workspace's history, the audit log),
 // never by the message the attack prints.
 //
+// TestRedTeam runs the suite as root; TestRedTeamNonRoot runs it again as uid 65534, where the sandbox
+// uses a user namespace and no cgroups (the test binary re-runs itself as that uid).
+//
 // The package has no non-test code; it exists for its tests. Run it as root (CI does):
 //
 //	go test ./internal/sandbox/redteam

@@ -48,14 +48,16 @@ func chownTree(root string) error {
 	})
 }
 
-// openTree gives root's tree to root with permissions that let anyone write it.
-func openTree(root string) error {
+// openTree gives a tree to root (when toRoot) with permissions that let anyone write it.
+func openTree(root string, toRoot bool) error {
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if err := os.Lchown(p, 0, 0); err != nil {
-			return err
+		if toRoot {
+			if err := os.Lchown(p, 0, 0); err != nil {
+				return err
+			}
 		}
 		switch {
 		case d.IsDir():
@@ -105,8 +107,12 @@ type fixture struct {
 
 // newFixture plants the files for attack name under base. suidHelper is the host-compiled helper
 // copied setuid-root into the workspace and the outside folder. kind ("x" for a sandboxed run, "c" for
-// a control run on the host) keeps the markers of the two runs of one attack apart.
-func newFixture(base, name, kind, home, suidHelper string) (*fixture, error) {
+// a control run on the host) keeps the markers of the two runs of one attack apart. sharedSUID is
+// set when the harness is not root (TestRedTeamNonRoot): it cannot make files root's, so the .git
+// stays the harness's own, the workspace copy of the helper is a plain one (as root it loses its
+// setuid bit to the run tool's hand-over anyway) and the outside copy is sharedSUID, a setuid-root
+// helper the root half planted.
+func newFixture(base, name, kind, home, suidHelper, sharedSUID string) (*fixture, error) {
 	fx := &fixture{
 		base:    base,
 		ws:      filepath.Join(base, "ws"),
@@ -152,7 +158,7 @@ func newFixture(base, name, kind, home, suidHelper string) (*fixture, error) {
 	// The .git stays root's (git, run by the runtime as root, refuses a repository another uid owns)
 	// but is open to everyone, so that file permissions would allow every attack on it and only the
 	// sandbox stands in the way.
-	if err := openTree(filepath.Join(fx.ws, ".git")); err != nil {
+	if err := openTree(filepath.Join(fx.ws, ".git"), sharedSUID == ""); err != nil {
 		return nil, err
 	}
 	// A setuid-root program where the sandbox can see (and, in the workspace, execute) it.
@@ -162,7 +168,15 @@ func newFixture(base, name, kind, home, suidHelper string) (*fixture, error) {
 	}
 	fx.suidWS = filepath.Join(fx.ws, "suid-helper")
 	fx.suidOut = filepath.Join(fx.outside, "suid-helper")
-	for _, p := range []string{fx.suidWS, fx.suidOut} {
+	copies := []string{fx.suidWS, fx.suidOut}
+	if sharedSUID != "" {
+		copies = nil
+		if err := os.WriteFile(fx.suidWS, helper, 0o755); err != nil {
+			return nil, err
+		}
+		fx.suidOut = sharedSUID
+	}
+	for _, p := range copies {
 		if err := os.WriteFile(p, helper, 0o755); err != nil {
 			return nil, err
 		}

@@ -114,10 +114,36 @@ func TestSnapshotSeesEveryChange(t *testing.T) {
 
 func TestOutcomeNamesFailures(t *testing.T) {
 	a := &attack{Stop: sandbox.LimitPids}
-	if got := outcome(a, nil); !strings.Contains(got, "pids") {
+	if got := outcome(a, nil, false, suiteLimits); !strings.Contains(got, "pids") {
 		t.Errorf("outcome = %q", got)
 	}
-	if got := outcome(a, []string{"a | b"}); !strings.HasPrefix(got, "**NOT BLOCKED**") || strings.Contains(got, "|") {
+	if got := outcome(a, []string{"a | b"}, false, suiteLimits); !strings.HasPrefix(got, "**NOT BLOCKED**") || strings.Contains(got, "|") {
 		t.Errorf("outcome of a failure = %q", got)
+	}
+}
+
+func TestObserverJudge(t *testing.T) {
+	lim := sandbox.Limits{Pids: 24, Memory: 64 << 20}
+	for _, c := range []struct {
+		name string
+		stop sandbox.LimitKind
+		o    observer
+		ok   bool
+	}{
+		{"pids held at the limit", sandbox.LimitPids, observer{samples: 5, tasks: 24}, true},
+		{"pids above the limit", sandbox.LimitPids, observer{samples: 5, tasks: 25}, false},
+		{"nothing seen", sandbox.LimitPids, observer{}, false},
+		{"memory held", sandbox.LimitMemory, observer{samples: 5, anon: 60 << 20}, true},
+		{"tmpfs held", sandbox.LimitMemory, observer{samples: 5, tmp: 64 << 20}, true},
+		{"memory above the limit", sandbox.LimitMemory, observer{samples: 5, anon: 65 << 20}, false},
+		{"/dev/shm above the limit", sandbox.LimitMemory, observer{samples: 5, shm: 1 << 30}, false},
+	} {
+		if got := c.o.judge(c.stop, lim); (len(got) == 0) != c.ok {
+			t.Errorf("%s: judge = %q, want ok %v", c.name, got, c.ok)
+		}
+	}
+	a := &attack{Stop: sandbox.LimitMemory}
+	if got := outcome(a, nil, true, lim); !strings.Contains(got, "RLIMIT_DATA") || !strings.Contains(got, "64 MiB") {
+		t.Errorf("non-root outcome of a memory attack = %q", got)
 	}
 }

@@ -60,6 +60,8 @@ type suite struct {
 	sem            chan struct{}
 	policies       *policy.Store
 	allowed        *allowedTarget
+	// nonRoot is set when the suite runs as the non-root half of TestRedTeamNonRoot.
+	nonRoot *nonRootMode
 
 	mu   sync.Mutex
 	rows map[string]row
@@ -86,11 +88,19 @@ func TestRedTeam(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newSuite(t)
+	s := newSuite(t, "", nil)
 	if err := buildAll(s.binDir, attacks); err != nil {
 		t.Fatal(err)
 	}
+	if s.runAll(t, attacks) {
+		s.checkDoc(t, attacks, rootTable)
+	}
+}
 
+// runAll runs every attack as a run call, then checks the audit log: every attack that ran appears
+// in it exactly once, and it verifies. It reports whether every attack ran.
+func (s *suite) runAll(t *testing.T, attacks []*attack) bool {
+	t.Helper()
 	t.Run("attack", func(t *testing.T) {
 		for _, a := range attacks {
 			t.Run(a.Name, func(t *testing.T) {
@@ -147,20 +157,22 @@ func TestRedTeam(t *testing.T) {
 		t.Errorf("audit log holds %d entries (%d of this run); %d attacks ran", rep.Entries, len(entries), ran)
 	}
 
-	if ran == len(attacks) {
-		s.checkDoc(t, attacks)
-	}
+	return ran == len(attacks)
 }
 
 // newSuite plants what all attacks share: a seance home with policy files and the audit log (visible
-// read-only to every attack), a secret in the host's home folder, and the binaries' folder.
-func newSuite(t *testing.T) *suite {
+// read-only to every attack), a secret in the host's home folder, and the binaries' folder (made
+// here, or binDir when the attacks are already built). nr is nil as root.
+func newSuite(t *testing.T, binDir string, nr *nonRootMode) *suite {
 	t.Helper()
-	s := &suite{root: t.TempDir(), runID: "redteam-" + time.Now().UTC().Format("20060102T150405"), sem: make(chan struct{}, parallel), rows: map[string]row{}}
+	s := &suite{root: t.TempDir(), runID: "redteam-" + time.Now().UTC().Format("20060102T150405"), sem: make(chan struct{}, parallel), rows: map[string]row{}, nonRoot: nr}
 	s.home = filepath.Join(s.root, "home")
 	s.logPath = filepath.Join(s.home, "audit.log")
-	s.binDir = filepath.Join(s.root, "bin")
-	must(t, os.Mkdir(s.binDir, 0o755))
+	s.binDir = binDir
+	if binDir == "" {
+		s.binDir = filepath.Join(s.root, "bin")
+		must(t, os.Mkdir(s.binDir, 0o755))
+	}
 	// Every attack is a run call: its interpreter, or its compiled program in its workspace.
 	commands := "commands: [/bin/sh, /bin/bash, /usr/bin/python3, /usr/bin/perl, /usr/bin/node, '" + filepath.Join(s.root, "attacks", "*", "ws", "attack") + "']\n"
 	base := "read: ['**']\nwrite: ['**']\n" + commands + "tools: {run: auto}\ndefault: deny\n"
@@ -205,7 +217,11 @@ func newSuite(t *testing.T) *suite {
 // by its effects.
 func (s *suite) runAttack(t *testing.T, a *attack) {
 	base := filepath.Join(s.root, "attacks", a.Name)
-	fx, err := newFixture(base, a.Name, "x", s.home, filepath.Join(s.binDir, "suid-helper"))
+	sharedSUID := ""
+	if s.nonRoot != nil {
+		sharedSUID = s.nonRoot.suid
+	}
+	fx, err := newFixture(base, a.Name, "x", s.home, filepath.Join(s.binDir, "suid-helper"), sharedSUID)
 	must(t, err)
 	hiddenSecret := "hidden-secret-" + randomHex(12)
 	must(t, os.WriteFile(filepath.Join(fx.hidden, "secret.txt"), []byte(hiddenSecret+"\n"), 0o644))
@@ -222,6 +238,12 @@ func (s *suite) runAttack(t *testing.T, a *attack) {
 	watched := append([]string{fx.outside, fx.hidden, filepath.Join(s.home, "policy")}, gitWatched(fx.ws)...)
 	if s.hostSecretPath != "" {
 		watched = append(watched, s.hostSecretPath)
+	}
+	readOnly := []string{fx.outside, s.home}
+	if s.nonRoot != nil {
+		// Without root the harness cannot make setuid-root files: the outer half planted one.
+		watched = append(watched, filepath.Dir(s.nonRoot.suid))
+		readOnly = append(readOnly, filepath.Dir(s.nonRoot.suid))
 	}
 	before, err := snapshot(watched...)
 	must(t, err)
@@ -249,10 +271,11 @@ func (s *suite) runAttack(t *testing.T, a *attack) {
 	// is snapshotted before and committed after, the runtime writes the audit entry, and run starts
 	// the process through sandbox.Run (with the proxy when the agent's policy grants hosts).
 	reg, err := builtin.Registry(builtin.Options{Sandbox: builtin.SandboxOptions{
-		Limits:   lim,
-		Env:      fx.env(s)[2:], // PATH and HOME are run's own
-		ReadOnly: []string{fx.outside, s.home},
-		Resolver: rebindResolver{},
+		Limits:        lim,
+		Env:           fx.env(s)[2:], // PATH and HOME are run's own
+		ReadOnly:      readOnly,
+		Resolver:      rebindResolver{},
+		AllowNoCgroup: s.nonRoot != nil,
 	}})
 	must(t, err)
 	wsp, err := workspace.Open(context.Background(), fx.ws, workspace.Options{})
@@ -263,9 +286,16 @@ func (s *suite) runAttack(t *testing.T, a *attack) {
 	must(t, err)
 
 	s.sem <- struct{}{}
+	var obs *observer
+	if s.nonRoot != nil && a.Category == "exhaustion" {
+		obs = observe(fx.marker)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), lim.Wall+time.Minute)
 	rec, callErr := rt.Call(ctx, agentFor(a), chat.ToolCall{ID: "call-" + a.Name, Name: "run", Arguments: string(callArgs)})
 	cancel()
+	if obs != nil {
+		obs.stop()
+	}
 	<-s.sem
 	runEnd := time.Now()
 	res, runErr := runResult(rec)
@@ -278,7 +308,7 @@ func (s *suite) runAttack(t *testing.T, a *attack) {
 	if runErr != nil {
 		failf("sandbox.Run: %v (the attack was not judged)", runErr)
 	} else {
-		fail = append(fail, s.judge(a, fx, res, lim, secrets, before, watched)...)
+		fail = append(fail, s.judge(a, fx, res, lim, secrets, before, watched, obs)...)
 		fail = append(fail, gitIntact(fx.ws, head, rec.Commit)...)
 		if a.Category == "proxy" {
 			if !refusedSome(rec.Result.Network) {
@@ -294,17 +324,22 @@ func (s *suite) runAttack(t *testing.T, a *attack) {
 		}
 	}
 	controlOK := true
-	if a.Control && !testing.Short() {
+	// The positive controls run as root only: they run the attack on the host as uid 65534, which
+	// is what the non-root half's own uid would do, so they would prove nothing new.
+	if a.Control && !testing.Short() && s.nonRoot == nil {
 		controlOK = len(s.control(t, a)) > 0
 	}
 	if len(fail) > 0 || testing.Verbose() {
 		t.Logf("exit %d signal %v killed %q hit %v duration %v network %q\nstdout: %s\nstderr: %s", res.ExitCode, res.Signal, res.Killed, res.Hit, res.Duration, rec.Result.Network, clip(res.Stdout), clip(res.Stderr))
+		if obs != nil {
+			t.Logf("seen from the host: %d samples, at most %d tasks, %d bytes private memory in one process, %d in /tmp, %d in /dev/shm", obs.samples, obs.tasks, obs.anon, obs.tmp, obs.shm)
+		}
 		for _, f := range fail {
 			t.Errorf("%s: NOT BLOCKED: %s", a.Name, f)
 		}
 	}
 	s.mu.Lock()
-	out := outcome(a, fail)
+	out := outcome(a, fail, s.nonRoot != nil, lim)
 	if !controlOK {
 		out += " (**the positive control found no effect**)"
 	}
@@ -313,7 +348,8 @@ func (s *suite) runAttack(t *testing.T, a *attack) {
 }
 
 // judge applies every host-side check to the state after an attack.
-func (s *suite) judge(a *attack, fx *fixture, res sandbox.Result, lim sandbox.Limits, secrets []string, before map[string]fileState, watched []string) []string {
+// obs is what the host saw of an exhaustion attack's processes while it ran (non-root mode), or nil.
+func (s *suite) judge(a *attack, fx *fixture, res sandbox.Result, lim sandbox.Limits, secrets []string, before map[string]fileState, watched []string, obs *observer) []string {
 	var fail []string
 	failf := func(format string, args ...any) { fail = append(fail, fmt.Sprintf(format, args...)) }
 
@@ -388,6 +424,9 @@ func (s *suite) judge(a *attack, fx *fixture, res sandbox.Result, lim sandbox.Li
 		failf("ran for %v with a wall limit of %v", res.Duration, lim.Wall)
 	}
 	switch {
+	case obs != nil && (a.Stop == sandbox.LimitMemory || a.Stop == sandbox.LimitPids):
+		// Without a cgroup Result never reports these limits: judge by what the host saw.
+		fail = append(fail, obs.judge(a.Stop, lim)...)
 	case a.Stop == sandbox.LimitFileSize:
 		// The target is pid 1 of its namespace, and the kernel does not deliver SIGXFSZ (a signal
 		// whose default action would kill it) to a namespace's init: its write fails with EFBIG and
@@ -440,11 +479,16 @@ func (fx *fixture) survivors() []string {
 	return fail
 }
 
-// outcome is the table's word for how an attack ended.
-func outcome(a *attack, fail []string) string {
+// outcome is the table's word for how an attack ended; nonRoot selects the words of the non-root
+// run, whose memory and pids limits are rlimits judged by what the host saw.
+func outcome(a *attack, fail []string, nonRoot bool, lim sandbox.Limits) string {
 	switch {
 	case len(fail) > 0:
 		return "**NOT BLOCKED**: " + strings.ReplaceAll(fail[0], "|", "/")
+	case nonRoot && a.Stop == sandbox.LimitMemory:
+		return fmt.Sprintf("held at the `memory` limit without a cgroup (%d MiB per process by RLIMIT_DATA, per tmpfs by its size)", lim.Memory>>20)
+	case nonRoot && a.Stop == sandbox.LimitPids:
+		return fmt.Sprintf("held at the `pids` limit without a cgroup (at most %d tasks, RLIMIT_NPROC)", lim.Pids)
 	case a.Stop == sandbox.LimitFileSize:
 		return "held at the `filesize` limit (EFBIG)"
 	case a.Stop != "":
