@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -174,53 +173,18 @@ func testGraphAtomic(t *testing.T, s full) {
 		return cs
 	}
 	src := memory.Source{Path: "/graph/atomic.txt", Title: "atomic", Kind: "text", IngestedAt: time.Now()}
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	errs := make(chan error, 3)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(done)
-		for i := range 20 {
-			v := []string{"Alpha", "Beta"}[i%2]
-			src.Hash = v
-			if err := s.Replace(ctx, src, version(v)); err != nil {
-				errs <- err
-				return
-			}
+	replaceWhileReading(t, s, src, [2]string{"Alpha", "Beta"}, version, 20, func() error {
+		ents, err := g.Entities(ctx, []string{"project alpha", "project beta"})
+		switch {
+		case err != nil:
+			return err
+		case len(ents) > 1:
+			return fmt.Errorf("a reader saw both versions' entities: %+v", ents)
+		case len(ents) == 1 && ents[0].Chunks != 4:
+			return fmt.Errorf("a reader saw %d chunks mentioning %s, want 4", ents[0].Chunks, ents[0].Key)
 		}
-	}()
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				ents, err := g.Entities(ctx, []string{"project alpha", "project beta"})
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(ents) > 1 {
-					errs <- fmt.Errorf("a reader saw both versions' entities: %+v", ents)
-					return
-				}
-				if len(ents) == 1 && ents[0].Chunks != 4 {
-					errs <- fmt.Errorf("a reader saw %d chunks mentioning %s, want 4", ents[0].Chunks, ents[0].Key)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+		return nil
+	})
 	check(t, s)
 	if ents, err := g.Entities(ctx, []string{"project alpha", "project beta"}); err != nil || len(entityKeys(ents)) != 1 || ents[0].Key != "project beta" {
 		t.Fatalf("after the replacements: %+v %v", ents, err)

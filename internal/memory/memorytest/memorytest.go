@@ -307,6 +307,38 @@ func testAtomic(t *testing.T, s full) {
 		return cs
 	}
 	src := memory.Source{Path: "/atomic/doc.txt", Title: "doc", Kind: "text", IngestedAt: time.Now()}
+	replaceWhileReading(t, s, src, [2]string{"alpha", "beta"}, version, 30, func() error {
+		for _, search := range []func() ([]memory.Hit, error){
+			func() ([]memory.Hit, error) { return s.LookupExact(ctx, "shared marker phrase", 20) },
+			func() ([]memory.Hit, error) { return s.SearchText(ctx, "shared marker phrase", 20) },
+		} {
+			hits, err := search()
+			if err != nil {
+				return err
+			}
+			seen := map[bool]int{}
+			for _, h := range hits {
+				seen[strings.Contains(h.Chunk.Text, "alpha")]++
+			}
+			if len(seen) > 1 {
+				return fmt.Errorf("a reader saw both versions at once: %d alpha, %d beta chunks", seen[true], seen[false])
+			}
+		}
+		return nil
+	})
+	hits, err := s.LookupExact(ctx, "shared marker phrase", 20)
+	if err != nil || len(hits) != 8 || !strings.Contains(hits[0].Chunk.Text, "beta") {
+		t.Fatalf("after the replacements: %d hits, %v", len(hits), err)
+	}
+	check(t, s)
+}
+
+// replaceWhileReading replaces src rounds times, alternating the chunks of the two versions, while
+// two readers call read until the writer is done; the first error of either side fails the test.
+func replaceWhileReading(t *testing.T, s memory.Store, src memory.Source, versions [2]string,
+	chunks func(version string) []memory.Chunk, rounds int, read func() error) {
+	t.Helper()
+	ctx := context.Background()
 	var wg sync.WaitGroup
 	done := make(chan struct{})
 	errs := make(chan error, 3)
@@ -314,10 +346,10 @@ func testAtomic(t *testing.T, s full) {
 	go func() {
 		defer wg.Done()
 		defer close(done)
-		for i := range 30 {
-			v := []string{"alpha", "beta"}[i%2]
+		for i := range rounds {
+			v := versions[i%2]
 			src.Hash = v
-			if err := s.Replace(ctx, src, version(v)); err != nil {
+			if err := s.Replace(ctx, src, chunks(v)); err != nil {
 				errs <- err
 				return
 			}
@@ -333,23 +365,9 @@ func testAtomic(t *testing.T, s full) {
 					return
 				default:
 				}
-				for _, search := range []func() ([]memory.Hit, error){
-					func() ([]memory.Hit, error) { return s.LookupExact(ctx, "shared marker phrase", 20) },
-					func() ([]memory.Hit, error) { return s.SearchText(ctx, "shared marker phrase", 20) },
-				} {
-					hits, err := search()
-					if err != nil {
-						errs <- err
-						return
-					}
-					seen := map[bool]int{}
-					for _, h := range hits {
-						seen[strings.Contains(h.Chunk.Text, "alpha")]++
-					}
-					if len(seen) > 1 {
-						errs <- fmt.Errorf("a reader saw both versions at once: %d alpha, %d beta chunks", seen[true], seen[false])
-						return
-					}
+				if err := read(); err != nil {
+					errs <- err
+					return
 				}
 			}
 		}()
@@ -359,11 +377,6 @@ func testAtomic(t *testing.T, s full) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	hits, err := s.LookupExact(ctx, "shared marker phrase", 20)
-	if err != nil || len(hits) != 8 || !strings.Contains(hits[0].Chunk.Text, "beta") {
-		t.Fatalf("after the replacements: %d hits, %v", len(hits), err)
-	}
-	check(t, s)
 }
 
 // WriteCorpus generates n Markdown files of a few paragraphs of pseudo-random words (English and
