@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -392,7 +393,7 @@ func criticalWords(text string) []string {
 // quotations returns the passages of text between double quotes or corner brackets.
 func quotations(text string) []string {
 	var out []string
-	for _, m := range quoteRE.FindAllStringSubmatch(text, -1) {
+	for _, m := range quoteRE().FindAllStringSubmatch(text, -1) {
 		for _, g := range m[1:] {
 			if strings.TrimSpace(g) != "" {
 				out = append(out, g)
@@ -402,7 +403,9 @@ func quotations(text string) []string {
 	return out
 }
 
-var quoteRE = regexp.MustCompile(`"([^"]+)"|“([^”]+)”|「([^」]+)」|『([^』]+)』`)
+var quoteRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`"([^"]+)"|“([^”]+)”|「([^」]+)」|『([^』]+)』`)
+})
 
 // declinePhrases mark a sentence that says the sources do not answer (lower-cased).
 var declinePhrases = []string{
@@ -422,7 +425,7 @@ func declines(text string) bool {
 }
 
 // citeRE matches one citation marker: [1], [1, 3], [1;2], [2-4], [^1].
-var citeRE = regexp.MustCompile(`\[\^?\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]`)
+var citeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\[\^?\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]`) })
 
 // maxCiteRange bounds the expansion of a range marker such as [1-5].
 const maxCiteRange = 64
@@ -435,7 +438,7 @@ func parseCitations(text string) (cites []int, bad []string, rest string) {
 			cites = append(cites, n)
 		}
 	}
-	for _, m := range citeRE.FindAllString(text, -1) {
+	for _, m := range citeRE().FindAllString(text, -1) {
 		inner := strings.Trim(m, "[]^ ")
 		for part := range strings.FieldsFuncSeq(inner, func(r rune) bool { return r == ',' || r == ';' }) {
 			part = strings.TrimSpace(part)
@@ -459,7 +462,7 @@ func parseCitations(text string) (cites []int, bad []string, rest string) {
 			}
 		}
 	}
-	return cites, bad, citeRE.ReplaceAllString(text, " ")
+	return cites, bad, citeRE().ReplaceAllString(text, " ")
 }
 
 // Sentences splits text into sentences. A blank line, a list item, a heading and a table row end a
@@ -477,7 +480,7 @@ func Sentences(text string) []string {
 }
 
 // listMarkerRE matches a Markdown list item's or heading's or quote's leading marker.
-var listMarkerRE = regexp.MustCompile(`^\s*(?:[-*+•]\s+|\d{1,3}[.)]\s+|#{1,6}\s+|>\s*)`)
+var listMarkerRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*(?:[-*+•]\s+|\d{1,3}[.)]\s+|#{1,6}\s+|>\s*)`) })
 
 // blocks groups text's lines into paragraphs, list items and headings, each joined into one line.
 func blocks(text string) []string {
@@ -495,10 +498,10 @@ func blocks(text string) []string {
 		case line == "" || strings.Trim(line, "-=*_|: ") == "":
 			flush()
 			continue
-		case listMarkerRE.MatchString(line):
+		case listMarkerRE().MatchString(line):
 			flush()
 			heading := strings.HasPrefix(line, "#")
-			cur = append(cur, strings.TrimSpace(listMarkerRE.ReplaceAllString(line, "")))
+			cur = append(cur, strings.TrimSpace(listMarkerRE().ReplaceAllString(line, "")))
 			if heading {
 				flush()
 			}
@@ -575,7 +578,7 @@ func splitBlock(s string) []string {
 			for j < len(s) && s[j] == ' ' {
 				j++
 			}
-			loc := citeRE.FindStringIndex(s[j:])
+			loc := citeRE().FindStringIndex(s[j:])
 			if loc == nil || loc[0] != 0 {
 				break
 			}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -26,10 +27,12 @@ type Block struct {
 	Start, End int
 }
 
+// The package's regular expressions are compiled on first use (sync.OnceValue), not at start-up:
+// every sandboxed process is a re-exec of seance and would pay for them before its target runs.
 var (
-	atxHeading = regexp.MustCompile(`^ {0,3}(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$`)
-	boldLine   = regexp.MustCompile(`^\*\*([^*]{1,120})\*\*$`)
-	fence      = regexp.MustCompile("^ {0,3}(```|~~~)")
+	atxHeading = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^ {0,3}(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$`) })
+	boldLine   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\*\*([^*]{1,120})\*\*$`) })
+	fence      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^ {0,3}(```|~~~)") })
 )
 
 // ParseMarkdown parses Markdown (or plain text, which is read the same way without front matter):
@@ -71,18 +74,18 @@ func ParseMarkdown(data string, frontMatter bool) Document {
 		line, ln := lines[i], i+1
 		if inFence != "" {
 			para = append(para, line)
-			if m := fence.FindStringSubmatch(line); m != nil && m[1] == inFence {
+			if m := fence().FindStringSubmatch(line); m != nil && m[1] == inFence {
 				inFence = ""
 				flush(ln)
 			}
 			continue
 		}
-		if m := fence.FindStringSubmatch(line); m != nil {
+		if m := fence().FindStringSubmatch(line); m != nil {
 			flush(ln - 1)
 			inFence, para, paraStart = m[1], []string{line}, ln
 			continue
 		}
-		if m := atxHeading.FindStringSubmatch(line); m != nil {
+		if m := atxHeading().FindStringSubmatch(line); m != nil {
 			flush(ln - 1)
 			doc.Blocks = append(doc.Blocks, Block{Level: len(m[1]), Text: line, Start: ln, End: ln})
 			if len(m[1]) == 1 && doc.Title == "" {
@@ -90,7 +93,7 @@ func ParseMarkdown(data string, frontMatter bool) Document {
 			}
 			continue
 		}
-		if boldLine.MatchString(strings.TrimSpace(line)) {
+		if boldLine().MatchString(strings.TrimSpace(line)) {
 			flush(ln - 1)
 			doc.Blocks = append(doc.Blocks, Block{Level: 6, Text: line, Start: ln, End: ln})
 			continue
@@ -138,11 +141,11 @@ func metaString(v any) string {
 
 // headingText returns the display text of a heading block: the line without its markers.
 func headingText(b Block) string {
-	if m := atxHeading.FindStringSubmatch(b.Text); m != nil {
+	if m := atxHeading().FindStringSubmatch(b.Text); m != nil {
 		return strings.TrimSpace(m[2])
 	}
 	t := strings.TrimSpace(b.Text)
-	if m := boldLine.FindStringSubmatch(t); m != nil {
+	if m := boldLine().FindStringSubmatch(t); m != nil {
 		return strings.TrimSpace(m[1])
 	}
 	return t

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/seance-dev/seance/internal/fault"
@@ -286,7 +287,9 @@ func Fuse(lists [][]Hit, opts SearchOptions) []Hit {
 	return out
 }
 
-var quoted = regexp.MustCompile(`"([^"]+)"|“([^”]+)”|「([^」]+)」|'([^']{2,})'`)
+var quoted = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`"([^"]+)"|“([^”]+)”|「([^」]+)」|'([^']{2,})'`)
+})
 
 // ExactPhrases returns the parts of a query worth an exact lookup: quoted phrases, identifier-like
 // words (with digits, inner capitals, underscores or inner punctuation, such as "GPT-4", "MoE" or
@@ -302,7 +305,7 @@ func ExactPhrases(query string) []string {
 			out = append(out, p)
 		}
 	}
-	for _, m := range quoted.FindAllStringSubmatch(query, -1) {
+	for _, m := range quoted().FindAllStringSubmatch(query, -1) {
 		for _, g := range m[1:] {
 			if g != "" {
 				addPhrase(g)

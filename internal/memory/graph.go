@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -129,10 +130,12 @@ type occurrence struct {
 }
 
 var (
-	codeSpan  = regexp.MustCompile("`([^`\n]{1,80})`")
-	emphasis  = regexp.MustCompile(`\*\*([^*\n]{1,80})\*\*|__([^_\n]{1,80})__|\*([^*\s][^*\n]{0,60})\*`)
-	hangulRun = regexp.MustCompile(`\p{Hangul}+`)
-	urlSpan   = regexp.MustCompile(`(?:https?://|www\.)[^\s)\]>]+`)
+	codeSpan = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("`([^`\n]{1,80})`") })
+	emphasis = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\*\*([^*\n]{1,80})\*\*|__([^_\n]{1,80})__|\*([^*\s][^*\n]{0,60})\*`)
+	})
+	hangulRun = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\p{Hangul}+`) })
+	urlSpan   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:https?://|www\.)[^\s)\]>]+`) })
 	copulas   = []string{"이다", "입니다", "이었다", "이며", "이고", "이죠", "였다", "이에요", "예요"}
 )
 
@@ -191,7 +194,7 @@ func ExtractRules(text string) Extraction {
 	x := extraction{text: text}
 	x.headings()
 	if strings.Contains(text, "://") || strings.Contains(text, "www.") {
-		for _, m := range urlSpan.FindAllStringIndex(text, -1) {
+		for _, m := range urlSpan().FindAllStringIndex(text, -1) {
 			x.covered = append(x.covered, [2]int{m[0], m[1]})
 		}
 	}
@@ -245,12 +248,12 @@ func (x *extraction) marked() {
 	if !strings.ContainsAny(x.text, "`*_\"“「'") {
 		return
 	}
-	for _, m := range codeSpan.FindAllStringSubmatchIndex(x.text, -1) {
+	for _, m := range codeSpan().FindAllStringSubmatchIndex(x.text, -1) {
 		name := x.text[m[2]:m[3]]
 		x.add(occurrence{key: EntityKey(name), name: name, kind: KindCode, start: m[2], end: m[3]})
 		x.covered = append(x.covered, [2]int{m[0], m[1]})
 	}
-	for _, m := range emphasis.FindAllStringSubmatchIndex(x.text, -1) {
+	for _, m := range emphasis().FindAllStringSubmatchIndex(x.text, -1) {
 		x.strongAt = append(x.strongAt, [2]int{m[0], m[1]})
 		for g := 2; g+1 < len(m); g += 2 {
 			if m[g] < 0 {
@@ -262,7 +265,7 @@ func (x *extraction) marked() {
 			}
 		}
 	}
-	for _, m := range quoted.FindAllStringSubmatchIndex(x.text, -1) {
+	for _, m := range quoted().FindAllStringSubmatchIndex(x.text, -1) {
 		for g := 2; g+1 < len(m); g += 2 {
 			if m[g] < 0 {
 				continue
@@ -497,7 +500,7 @@ func (x *extraction) korean() {
 		return
 	}
 	var ws []hword
-	for _, m := range hangulRun.FindAllStringIndex(x.text, -1) {
+	for _, m := range hangulRun().FindAllStringIndex(x.text, -1) {
 		w := x.text[m[0]:m[1]]
 		// A run glued to a preceding Latin word or digit is that word's particle ("Karpathy가").
 		if m[0] > 0 {

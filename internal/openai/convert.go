@@ -7,13 +7,14 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/seance-dev/seance/internal/chat"
 	"github.com/seance-dev/seance/internal/fault"
 )
 
 // toolName is the pattern the OpenAI API requires of function names.
-var toolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+var toolName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`) })
 
 // Validate checks the request's parameters against the ranges the OpenAI API documents (and seance's
 // own limits such as MaxN). It returns the first problem as a *fault.Error whose Param names the
@@ -119,7 +120,7 @@ func (r *ChatRequest) validateTools() error {
 		if t.Type != "function" {
 			return fault.Param(p+".type", "tool type must be \"function\", got %q", t.Type)
 		}
-		if !toolName.MatchString(t.Function.Name) {
+		if !toolName().MatchString(t.Function.Name) {
 			return fault.Param(p+".function.name",
 				"function name %q must be 1 to 64 characters of a-z, A-Z, 0-9, underscore or dash", t.Function.Name)
 		}
@@ -164,7 +165,7 @@ func (r *ChatRequest) validateFormat() error {
 		if f.JSONSchema == nil {
 			return fault.Param("response_format.json_schema", "response_format of type json_schema needs json_schema")
 		}
-		if !toolName.MatchString(f.JSONSchema.Name) {
+		if !toolName().MatchString(f.JSONSchema.Name) {
 			return fault.Param("response_format.json_schema.name",
 				"json_schema name %q must be 1 to 64 characters of a-z, A-Z, 0-9, underscore or dash", f.JSONSchema.Name)
 		}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/seance-dev/seance/internal/runid"
@@ -42,8 +43,10 @@ type file struct {
 }
 
 var (
-	hostName = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
-	toolName = regexp.MustCompile(`^(\*|[A-Za-z0-9_.-]{1,64})$`)
+	hostName = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+	})
+	toolName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\*|[A-Za-z0-9_.-]{1,64})$`) })
 )
 
 // Parse reads a policy from YAML; name (the file name) is used in messages and, without its
@@ -125,7 +128,7 @@ func (p *Policy) Validate() error {
 	}
 	for _, h := range p.Hosts {
 		name, port := splitPort(h)
-		if n, err := strconv.Atoi(port); !hostName.MatchString(name) || (port != "" && (err != nil || n < 1 || n > 65535)) {
+		if n, err := strconv.Atoi(port); !hostName().MatchString(name) || (port != "" && (err != nil || n < 1 || n > 65535)) {
 			return fmt.Errorf("hosts: %q: want a lower-case host name or *.domain, optionally with :port (1-65535)", h)
 		}
 	}
@@ -133,7 +136,7 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("memory: %q: want none, read or write", p.Memory)
 	}
 	for t, m := range p.Tools {
-		if !toolName.MatchString(t) {
+		if !toolName().MatchString(t) {
 			return fmt.Errorf("tools: %q is not a tool name", t)
 		}
 		if !m.valid() {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -53,19 +54,21 @@ func ExtractAnswer(e Extract, text string) (answer string, ok bool) {
 
 var (
 	// answerMarker finds where a stated final answer begins.
-	answerMarker = regexp.MustCompile(`(?i)(?:answer\s*(?:is|:|=)|####)`)
+	answerMarker = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(?:answer\s*(?:is|:|=)|####)`) })
 	// numberRE matches a number: an optional sign and currency, digits with optional thousands
 	// separators, decimals, and an optional "/denominator" or "%".
-	numberRE = regexp.MustCompile(`(-)?\$?(-)?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*/\s*(\d+(?:\.\d+)?))?(%)?`)
+	numberRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(-)?\$?(-)?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*/\s*(\d+(?:\.\d+)?))?(%)?`)
+	})
 )
 
 func extractNumber(text string) (string, bool) {
-	if locs := answerMarker.FindAllStringIndex(text, -1); len(locs) > 0 {
+	if locs := answerMarker().FindAllStringIndex(text, -1); len(locs) > 0 {
 		if n, ok := firstNumber(text[locs[len(locs)-1][1]:]); ok {
 			return n, true
 		}
 	}
-	all := numberRE.FindAllStringSubmatchIndex(text, -1)
+	all := numberRE().FindAllStringSubmatchIndex(text, -1)
 	for i := len(all) - 1; i >= 0; i-- {
 		if n, ok := parseNumber(text, all[i]); ok {
 			return n, true
@@ -75,7 +78,7 @@ func extractNumber(text string) (string, bool) {
 }
 
 func firstNumber(s string) (string, bool) {
-	for _, loc := range numberRE.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range numberRE().FindAllStringSubmatchIndex(s, -1) {
 		if n, ok := parseNumber(s, loc); ok {
 			return n, true
 		}
@@ -121,14 +124,16 @@ func parseNumber(s string, loc []int) (string, bool) {
 }
 
 var (
-	choiceParen  = regexp.MustCompile(`\(([A-E])\)`)
-	choiceLine   = regexp.MustCompile(`(?m)^\s*([A-E])(?:[).:]|\s*$)`)
-	choiceMarker = regexp.MustCompile(`(?i)(?:answer|option|choice)\s*(?:is|:|=)?\s*(?:option\s*)?\(?([A-E])\b`)
-	choiceWord   = regexp.MustCompile(`\b([A-E])\b`)
+	choiceParen  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\(([A-E])\)`) })
+	choiceLine   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\s*([A-E])(?:[).:]|\s*$)`) })
+	choiceMarker = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(?:answer|option|choice)\s*(?:is|:|=)?\s*(?:option\s*)?\(?([A-E])\b`)
+	})
+	choiceWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b([A-E])\b`) })
 )
 
 func extractChoice(text string) (string, bool) {
-	if m := choiceMarker.FindAllStringSubmatch(text, -1); len(m) > 0 {
+	if m := choiceMarker().FindAllStringSubmatch(text, -1); len(m) > 0 {
 		// Only upper-case letters count after a marker ("answer is a dog" is not A); the marker itself
 		// is case-insensitive, so check the letter.
 		for i := len(m) - 1; i >= 0; i-- {
@@ -137,23 +142,23 @@ func extractChoice(text string) (string, bool) {
 			}
 		}
 	}
-	if m := choiceParen.FindAllStringSubmatch(text, -1); len(m) > 0 {
+	if m := choiceParen().FindAllStringSubmatch(text, -1); len(m) > 0 {
 		return m[len(m)-1][1], true
 	}
-	if m := choiceLine.FindAllStringSubmatch(text, -1); len(m) > 0 {
+	if m := choiceLine().FindAllStringSubmatch(text, -1); len(m) > 0 {
 		return m[len(m)-1][1], true
 	}
 	// A reply that is nothing but one letter (and punctuation).
-	if t := strings.Trim(strings.TrimSpace(text), ".)( "); len(t) == 1 && choiceWord.MatchString(t) {
+	if t := strings.Trim(strings.TrimSpace(text), ".)( "); len(t) == 1 && choiceWord().MatchString(t) {
 		return t, true
 	}
 	return "", false
 }
 
-var fenceRE = regexp.MustCompile("(?s)```[^\n`]*\n(.*?)```")
+var fenceRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("(?s)```[^\n`]*\n(.*?)```") })
 
 func extractCode(text string) (string, bool) {
-	m := fenceRE.FindAllStringSubmatch(text, -1)
+	m := fenceRE().FindAllStringSubmatch(text, -1)
 	if len(m) == 0 {
 		return "", false
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -388,8 +389,10 @@ const (
 )
 
 var (
-	verdictLine  = regexp.MustCompile(`(?im)^[\W_]*verdict[\W_]*(.*)$`)
-	verdictToken = regexp.MustCompile(`(?i)\b(not\s+approved|approved?|lgtm|accept(?:ed|able)?|revise|revision|needs?\s+(?:work|changes|revision)|rejected|reject|looks\s+good)\b`)
+	verdictLine  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?im)^[\W_]*verdict[\W_]*(.*)$`) })
+	verdictToken = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b(not\s+approved|approved?|lgtm|accept(?:ed|able)?|revise|revision|needs?\s+(?:work|changes|revision)|rejected|reject|looks\s+good)\b`)
+	})
 )
 
 // ParseVerdict reads a reviewer's reply: the verdict on its last "Verdict:" line if there is one, else
@@ -399,14 +402,14 @@ var (
 func ParseVerdict(reply string) (v Verdict, critique string, clear bool) {
 	critique = strings.TrimSpace(reply)
 	scope := reply
-	if lines := verdictLine.FindAllStringSubmatchIndex(reply, -1); len(lines) > 0 {
+	if lines := verdictLine().FindAllStringSubmatchIndex(reply, -1); len(lines) > 0 {
 		l := lines[len(lines)-1]
-		if verdictToken.MatchString(reply[l[2]:l[3]]) {
+		if verdictToken().MatchString(reply[l[2]:l[3]]) {
 			scope = reply[l[2]:l[3]]
 			critique = strings.TrimSpace(reply[:l[0]] + reply[l[1]:])
 		}
 	}
-	toks := verdictToken.FindAllString(scope, -1)
+	toks := verdictToken().FindAllString(scope, -1)
 	if len(toks) == 0 {
 		return Revise, critique, false
 	}

@@ -66,7 +66,7 @@ type Result struct {
 	Network string
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`) })
 
 // entry is a registered tool with its compiled schema.
 type entry struct {
@@ -96,7 +96,7 @@ func NewRegistry(tools ...Tool) (*Registry, error) {
 // Add registers t. Its name must be unique and its schema must compile.
 func (r *Registry) Add(t Tool) error {
 	spec := t.Spec()
-	if !nameRE.MatchString(spec.Name) {
+	if !nameRE().MatchString(spec.Name) {
 		return fault.New(fault.Invalid, "tool name %q: want letters, digits, '_' or '-'", spec.Name)
 	}
 	s, err := CompileSchema(spec.Parameters)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/seance-dev/seance/internal/fault"
 )
@@ -51,13 +52,15 @@ func (c Choice) Verify(_ context.Context, answer string) (Verdict, error) {
 // The choice patterns, strongest first. Each captures a label candidate in group 1; candidates that
 // are not valid labels are skipped. Letters are upper case except inside brackets, so that the
 // article "a" is not read as a choice.
-var choiceRes = []*regexp.Regexp{
-	choicePhrase(`answer`),
-	choicePhrase(`option|choice`),
-	regexp.MustCompile(`[(\[]([A-Za-z0-9])[)\]]`),
-	regexp.MustCompile(`(?m)^\s*[*_]*([A-Z0-9])[*_]*\s*(?:[.):]|$)`),
-	regexp.MustCompile(`(?:^|[^A-Za-z0-9'])([A-Z])(?:[^A-Za-z0-9']|$)`),
-}
+var choiceRes = sync.OnceValue(func() []*regexp.Regexp {
+	return []*regexp.Regexp{
+		choicePhrase(`answer`),
+		choicePhrase(`option|choice`),
+		regexp.MustCompile(`[(\[]([A-Za-z0-9])[)\]]`),
+		regexp.MustCompile(`(?m)^\s*[*_]*([A-Z0-9])[*_]*\s*(?:[.):]|$)`),
+		regexp.MustCompile(`(?:^|[^A-Za-z0-9'])([A-Z])(?:[^A-Za-z0-9']|$)`),
+	}
+})
 
 // choicePhrase matches words (an alternation) followed by an optional "is" and a label: "answer: C",
 // "the answer is (C)", "option c)".
@@ -101,7 +104,7 @@ func choiceIn(s string, valid func(string) (string, bool)) (string, bool) {
 	if l, ok := valid(strings.Trim(strings.TrimSpace(s), "()[]*.:$ ")); ok && len(strings.TrimSpace(s)) <= 6 {
 		return l, true
 	}
-	for _, re := range choiceRes {
+	for _, re := range choiceRes() {
 		ms := re.FindAllStringSubmatch(s, -1)
 		for i := len(ms) - 1; i >= 0; i-- {
 			if l, ok := valid(ms[i][1]); ok {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/seance-dev/seance/internal/fault"
@@ -60,12 +61,14 @@ type Code struct {
 var _ Verifier = Code{}
 
 // fenceRe matches a fenced code block; group 1 is its language, group 2 its body.
-var fenceRe = regexp.MustCompile("(?s)```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|$)")
+var fenceRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile("(?s)```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|$)")
+})
 
 // ExtractCode returns the code in a reply: the last fenced block labelled python (or unlabelled),
 // preferring one that defines entryPoint; without fences, the reply itself.
 func ExtractCode(reply, entryPoint string) string {
-	ms := fenceRe.FindAllStringSubmatch(reply, -1)
+	ms := fenceRe().FindAllStringSubmatch(reply, -1)
 	var blocks []string
 	for _, m := range ms {
 		lang := strings.ToLower(m[1])

@@ -3,6 +3,7 @@ package verify
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // ExtractBoxed returns the content of the last \boxed{...} (or \fbox{...}) in s, honouring nested
@@ -56,7 +57,9 @@ func braced(s string) (string, bool) {
 }
 
 // markerRe finds phrases that introduce a final answer.
-var markerRe = regexp.MustCompile(`(?i)(?:final answer|the answer|answer)\s*(?:is|would be|will be|should be|=|:|：)\s*:?\s*`)
+var markerRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(?:final answer|the answer|answer)\s*(?:is|would be|will be|should be|=|:|：)\s*:?\s*`)
+})
 
 // ExtractFinal returns the part of a reply that holds its final answer: the last \boxed{} content,
 // else the text after the last "####", else the rest of the line after the last "the answer is" /
@@ -68,7 +71,7 @@ func ExtractFinal(s string) string {
 	if i := strings.LastIndex(s, "####"); i >= 0 {
 		return trimMath(firstLine(s[i+4:]))
 	}
-	if m := markerRe.FindAllStringIndex(s, -1); len(m) > 0 {
+	if m := markerRe().FindAllStringIndex(s, -1); len(m) > 0 {
 		if r := trimMath(firstLine(s[m[len(m)-1][1]:])); r != "" {
 			return r
 		}
@@ -86,7 +89,7 @@ func finalRegion(s string) (string, bool) {
 	if i := strings.LastIndex(s, "####"); i >= 0 {
 		return firstLine(s[i+4:]), true
 	}
-	if m := markerRe.FindAllStringIndex(s, -1); len(m) > 0 {
+	if m := markerRe().FindAllStringIndex(s, -1); len(m) > 0 {
 		if r := strings.TrimSpace(firstLine(s[m[len(m)-1][1]:])); r != "" {
 			return r, true
 		}

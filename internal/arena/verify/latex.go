@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // LaTeX verifies a MATH-style answer: the reply's last \boxed{} (or its "the answer is …") is
@@ -19,7 +20,7 @@ type LaTeX struct {
 var _ Verifier = LaTeX{}
 
 // inlineMathRe matches an inline math segment $…$.
-var inlineMathRe = regexp.MustCompile(`\$([^$]+)\$`)
+var inlineMathRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$([^$]+)\$`) })
 
 // Verify extracts the final answer (see ExtractFinal) and compares it with the gold answer. A reply
 // without a marker (\boxed{}, ####, "the answer is") is read from its last inline $…$ segment, or
@@ -27,7 +28,7 @@ var inlineMathRe = regexp.MustCompile(`\$([^$]+)\$`)
 func (l LaTeX) Verify(_ context.Context, answer string) (Verdict, error) {
 	got := ExtractFinal(answer)
 	if _, marked := finalRegion(answer); !marked {
-		if ms := inlineMathRe.FindAllStringSubmatch(answer, -1); len(ms) > 0 {
+		if ms := inlineMathRe().FindAllStringSubmatch(answer, -1); len(ms) > 0 {
 			got = ms[len(ms)-1][1]
 		}
 		if i := strings.LastIndex(got, "="); i >= 0 {
@@ -62,12 +63,12 @@ func LaTeXEqual(a, b string) bool {
 	}
 	// A bare unit word after a number ("5cm", "12inches") when the other side has no letters.
 	if !hasLetter(nb) {
-		if m := unitTailRe.FindStringSubmatch(na); m != nil {
+		if m := unitTailRe().FindStringSubmatch(na); m != nil {
 			return equalNorm(m[1], nb, 0)
 		}
 	}
 	if !hasLetter(na) {
-		if m := unitTailRe.FindStringSubmatch(nb); m != nil {
+		if m := unitTailRe().FindStringSubmatch(nb); m != nil {
 			return equalNorm(na, m[1], 0)
 		}
 	}
@@ -202,18 +203,20 @@ func splitTop(s, sep string) []string {
 }
 
 var (
-	textRe      = regexp.MustCompile(`\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}`)
-	fracShortRe = regexp.MustCompile(`\\frac(\d)(\d)`)
-	fracHalfRe  = regexp.MustCompile(`\\frac(\{[^{}]*\})(\d)`)
-	fracHalf2Re = regexp.MustCompile(`\\frac(\d)\{`)
-	sqrtShortRe = regexp.MustCompile(`\\sqrt(\d|[a-zA-Z])`) // LaTeX: \sqrt23 is \sqrt{2}3
-	unitTailRe  = regexp.MustCompile(`^([^a-zA-Z\\]+?)[a-zA-Z]{2,}(?:\^[23])?$`)
-	trailZeroRe = regexp.MustCompile(`(\d)\.0+(\D|$)`)
-	leadDotRe   = regexp.MustCompile(`(^|[^\d])\.(\d)`)
-	thousandsRe = regexp.MustCompile(`^-?\d{1,3}(,\d{3})+(\.\d+)?$`)
-	assignRe    = regexp.MustCompile(`^[a-zA-Z](?:_\d)?=`)
-	pmatrixRe   = regexp.MustCompile(`\\begin\{[pbv]?matrix\}(.*?)\\end\{[pbv]?matrix\}`)
-	letterRunRe = regexp.MustCompile(`(?:^|[^\\a-zA-Z])[a-zA-Z]{3,}`)
+	textRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}`)
+	})
+	fracShortRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\frac(\d)(\d)`) })
+	fracHalfRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\frac(\{[^{}]*\})(\d)`) })
+	fracHalf2Re = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\frac(\d)\{`) })
+	sqrtShortRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\sqrt(\d|[a-zA-Z])`) }) // LaTeX: \sqrt23 is \sqrt{2}3
+	unitTailRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^a-zA-Z\\]+?)[a-zA-Z]{2,}(?:\^[23])?$`) })
+	trailZeroRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(\d)\.0+(\D|$)`) })
+	leadDotRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^|[^\d])\.(\d)`) })
+	thousandsRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-?\d{1,3}(,\d{3})+(\.\d+)?$`) })
+	assignRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z](?:_\d)?=`) })
+	pmatrixRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\begin\{[pbv]?matrix\}(.*?)\\end\{[pbv]?matrix\}`) })
+	letterRunRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|[^\\a-zA-Z])[a-zA-Z]{3,}`) })
 )
 
 // NormalizeLaTeX rewrites a short LaTeX answer into a canonical text: it takes the content of a
@@ -228,8 +231,8 @@ func NormalizeLaTeX(s string) string {
 		s = b
 	}
 	s = trimMath(s)
-	s = pmatrixRe.ReplaceAllStringFunc(s, func(m string) string {
-		body := strings.ReplaceAll(pmatrixRe.FindStringSubmatch(m)[1], "\n", "")
+	s = pmatrixRe().ReplaceAllStringFunc(s, func(m string) string {
+		body := strings.ReplaceAll(pmatrixRe().FindStringSubmatch(m)[1], "\n", "")
 		body = strings.ReplaceAll(body, `\\`, ";")
 		body = strings.ReplaceAll(body, "&", ",")
 		return "M(" + body + ")"
@@ -245,7 +248,7 @@ func NormalizeLaTeX(s string) string {
 	s = strings.ReplaceAll(s, `\\sqrt(`, `\sqrt(`)
 	// \text{...}: a unit beside a number is dropped; otherwise the text is kept.
 	for {
-		m := textRe.FindStringSubmatchIndex(s)
+		m := textRe().FindStringSubmatchIndex(s)
 		if m == nil {
 			break
 		}
@@ -268,16 +271,16 @@ func NormalizeLaTeX(s string) string {
 		}
 	}
 	s = strings.Join(strings.Fields(s), "")
-	s = fracShortRe.ReplaceAllString(s, `\frac{$1}{$2}`)
-	s = fracHalfRe.ReplaceAllString(s, `\frac$1{$2}`)
-	s = fracHalf2Re.ReplaceAllString(s, `\frac{$1}{`)
-	s = sqrtShortRe.ReplaceAllString(s, `\sqrt{$1}`)
-	s = assignRe.ReplaceAllString(s, "")
-	if thousandsRe.MatchString(s) {
+	s = fracShortRe().ReplaceAllString(s, `\frac{$1}{$2}`)
+	s = fracHalfRe().ReplaceAllString(s, `\frac$1{$2}`)
+	s = fracHalf2Re().ReplaceAllString(s, `\frac{$1}{`)
+	s = sqrtShortRe().ReplaceAllString(s, `\sqrt{$1}`)
+	s = assignRe().ReplaceAllString(s, "")
+	if thousandsRe().MatchString(s) {
 		s = strings.ReplaceAll(s, ",", "")
 	}
-	s = trailZeroRe.ReplaceAllString(s, "$1$2")
-	s = leadDotRe.ReplaceAllString(s, "${1}0.$2")
+	s = trailZeroRe().ReplaceAllString(s, "$1$2")
+	s = leadDotRe().ReplaceAllString(s, "${1}0.$2")
 	s = strings.TrimSuffix(s, ".")
 	return s
 }
@@ -287,7 +290,7 @@ const maxExpr = 400
 
 // exprEqual compares two normalised expressions by evaluation at fixed points.
 func exprEqual(a, b string) bool {
-	if len(a) > maxExpr || len(b) > maxExpr || letterRunRe.MatchString(a) || letterRunRe.MatchString(b) {
+	if len(a) > maxExpr || len(b) > maxExpr || letterRunRe().MatchString(a) || letterRunRe().MatchString(b) {
 		return false // too long for a short answer, or words rather than products of variables
 	}
 	ea, err := parseExpr(a)

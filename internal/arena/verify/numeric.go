@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/seance-dev/seance/internal/fault"
 )
@@ -22,15 +23,19 @@ type Number struct {
 
 // numRe matches one number: an optional sign and currency sign, digits with optional thousands
 // separators, a decimal part, an exponent, an optional "/denominator" and an optional percent.
-var numRe = regexp.MustCompile(`([-−+]?)[$€£¥]?\s?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE]([-+]?\d+))?(?:\s*/\s*((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?))?(\s*(?:%|\\%|percent\b))?`)
+var numRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`([-−+]?)[$€£¥]?\s?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE]([-+]?\d+))?(?:\s*/\s*((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?))?(\s*(?:%|\\%|percent\b))?`)
+})
 
 // fracRe matches \frac{a}{b} (and \dfrac, \tfrac) with plain numbers inside.
-var fracRe = regexp.MustCompile(`\\[dt]?frac\s*\{\s*([-−]?[\d.,]+)\s*\}\s*\{\s*([\d.,]+)\s*\}`)
+var fracRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\\[dt]?frac\s*\{\s*([-−]?[\d.,]+)\s*\}\s*\{\s*([\d.,]+)\s*\}`)
+})
 
 // numberPrep rewrites LaTeX spellings of numbers into plain text: \frac{3}{4} → 3/4, 1{,}000 → 1,000.
 func numberPrep(s string) string {
 	s = strings.NewReplacer(`{,}`, ",", `\!`, "", `\,`, "", `\$`, "$", `\%`, "%", `\left`, "", `\right`, "", "−", "-").Replace(s)
-	return fracRe.ReplaceAllString(s, "$1/$2")
+	return fracRe().ReplaceAllString(s, "$1/$2")
 }
 
 // ExtractNumbers returns every number in s, in order. A minus sign right after a letter, digit or
@@ -38,7 +43,7 @@ func numberPrep(s string) string {
 func ExtractNumbers(s string) []Number {
 	s = numberPrep(s)
 	var out []Number
-	for _, m := range numRe.FindAllStringSubmatchIndex(s, -1) {
+	for _, m := range numRe().FindAllStringSubmatchIndex(s, -1) {
 		sign := s[m[2]:m[3]]
 		if sign == "-" && m[2] > 0 {
 			prev := s[m[2]-1]
