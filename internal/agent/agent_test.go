@@ -517,8 +517,24 @@ func TestUnansweredAskIsRefused(t *testing.T) {
 	if rec.Verdict != policy.Refuse || !strings.Contains(rec.Result.Content, "no person approved") {
 		t.Errorf("%+v", rec)
 	}
-	if len(f.store.Pending()) != 1 {
-		t.Error("the request is not left for a person to see")
+	// The request expires with the call: it leaves the pending list, a late grant is refused, and the
+	// expiry is audited.
+	if p := f.store.Pending(); len(p) != 0 {
+		t.Errorf("an expired request is still pending: %+v", p)
+	}
+	reqID := rec.Reason[strings.LastIndex(rec.Reason, "request ")+len("request "):]
+	reqID = strings.Fields(reqID)[0]
+	if r, err := f.store.Get(strings.TrimSuffix(reqID, ":")); err != nil || r.Status != policy.Expired {
+		t.Errorf("request %q: %+v %v", reqID, r, err)
+	} else if _, err := f.store.Grant(context.Background(), r.ID, "ada"); err == nil {
+		t.Error("a late grant of an expired request was accepted")
+	}
+	entries, err := audit.Show(f.auditLog, audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(entries, func(e audit.Entry) bool { return e.Kind == "expire" }) {
+		t.Error("the expiry is not audited")
 	}
 	if _, err := f.ws.ReadFile("a", 0); err == nil {
 		t.Error("the unapproved write happened")

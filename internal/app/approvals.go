@@ -96,6 +96,9 @@ func (s approvalSource) Decide(ctx context.Context, id string, d httpapi.Decisio
 }
 
 func decided(r policy.Request) error {
+	if r.Status == policy.Expired {
+		return fault.Wrap(httpapi.ErrDecided, fault.Invalid, "request %s expired (%s): its call was refused", r.ID, r.Note)
+	}
 	return fault.Wrap(httpapi.ErrDecided, fault.Invalid, "request %s was already %s by %s", r.ID, r.Status, r.By)
 }
 

@@ -495,6 +495,17 @@ func TestServeAskTimesOut(t *testing.T) {
 	if !strings.Contains(read, "no person approved the call within 1s") || time.Since(start) < time.Second {
 		t.Errorf("after %s the model read %q", time.Since(start), read)
 	}
+	// The request expired with the call: nothing is pending, and a late grant is a conflict.
+	code, body := s.call(t, "GET", "approvals", "", "")
+	if code != 200 || !strings.Contains(string(body), `"data":[]`) {
+		t.Fatalf("pending after the timeout: %d %s", code, body)
+	}
+	_, id, _ := strings.Cut(read, "(request ")
+	id, _, _ = strings.Cut(id, ")")
+	code, body = s.call(t, "POST", "approvals/"+id, "", `{"decision":"grant"}`)
+	if code != 409 || !strings.Contains(string(body), "expired") {
+		t.Errorf("a late grant of request %q: %d %s, want 409 (expired)", id, code, body)
+	}
 }
 
 func TestServeApproverKeys(t *testing.T) {

@@ -345,6 +345,8 @@ const (
 	Pending Status = "pending"
 	Granted Status = "granted"
 	Denied  Status = "denied"
+	// Expired is a request nobody decided in time: its call was refused, so it no longer waits.
+	Expired Status = "expired"
 )
 
 // Request is an agent's request for a capability (or for approval of one call) and its outcome.
@@ -451,7 +453,11 @@ func (s *Store) decide(id string, st Status, by, note string) (*Request, error) 
 	if !ok {
 		return nil, fault.Wrap(ErrUnknownRequest, fault.NotFound, "no request %q", id)
 	}
-	if r.Status != Pending {
+	switch r.Status {
+	case Pending:
+	case Expired:
+		return nil, fault.New(fault.Invalid, "request %s expired (%s): its call was refused", id, r.Note)
+	default:
 		return nil, fault.New(fault.Invalid, "request %s was already %s by %s", id, r.Status, r.By)
 	}
 	if by == r.Agent {
@@ -505,6 +511,26 @@ func (s *Store) Deny(ctx context.Context, id, by, note string) (Request, error) 
 	close(s.done[id])
 	return *r, s.audit(audit.Entry{Kind: "deny", Run: r.Run, Agent: r.Agent, Decision: string(Refuse), ApprovedBy: by,
 		Reason: fmt.Sprintf("request %s: %s: %s", r.ID, r.Cap, note)})
+}
+
+// Expire ends pending request id that nobody decided in time (its caller stopped waiting), so that it
+// leaves Pending and a late decision is refused as a conflict instead of granting what nobody waits
+// for. It is audited, wakes Wait, and returns the request; a request decided meanwhile is returned as
+// decided, with no error, so the caller honours that decision.
+func (s *Store) Expire(ctx context.Context, id, reason string) (Request, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.requests[id]
+	if !ok {
+		return Request{}, fault.Wrap(ErrUnknownRequest, fault.NotFound, "no request %q", id)
+	}
+	if r.Status != Pending {
+		return *r, nil
+	}
+	r.Status, r.Note, r.Decided = Expired, reason, s.now()
+	close(s.done[id])
+	return *r, s.audit(audit.Entry{Kind: "expire", Run: r.Run, Agent: r.Agent, Decision: string(Refuse),
+		Reason: fmt.Sprintf("request %s: %s: %s", r.ID, r.Cap, reason)})
 }
 
 // Grants returns the recorded grants, oldest first.

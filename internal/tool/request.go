@@ -106,8 +106,8 @@ func (rt *Runtime) request(ctx context.Context, agent, run string, args json.Raw
 }
 
 // ask records a request for c, tells the approver and waits for a person's decision, at most
-// AskTimeout. A request that could not be made is an error with a zero Request; an undecided one an
-// error with the request (it stays pending for the person to see).
+// AskTimeout. A request that could not be made is an error with a zero Request; an undecided one is
+// expired (policy.Store.Expire) and an error with the request.
 func (rt *Runtime) ask(ctx context.Context, agent, run string, c policy.Capability, reason string) (policy.Request, error) {
 	req, err := rt.opts.Policies.Request(ctx, agent, run, c, reason)
 	if err != nil {
@@ -119,8 +119,19 @@ func (rt *Runtime) ask(ctx context.Context, agent, run string, c policy.Capabili
 	wctx, cancel := context.WithTimeout(ctx, rt.opts.AskTimeout)
 	defer cancel()
 	got, err := rt.opts.Policies.Wait(wctx, req.ID)
-	if err != nil {
-		return req, fault.Wrap(err, fault.Timeout, "no person decided within %s (request %s)", rt.opts.AskTimeout, req.ID)
+	if err == nil {
+		return got, nil
 	}
-	return got, nil
+	// Nobody decided in time, or the caller went away: the request ends here, so that it leaves the
+	// pending list and a late decision is refused rather than granting what nobody waits for. A
+	// decision that arrived meanwhile stands.
+	why := fmt.Sprintf("no decision within %s", rt.opts.AskTimeout)
+	if ctx.Err() != nil {
+		why = "the run stopped waiting"
+	}
+	if late, xerr := rt.opts.Policies.Expire(context.WithoutCancel(ctx), req.ID, why); xerr == nil &&
+		late.Status != policy.Expired && ctx.Err() == nil {
+		return late, nil
+	}
+	return req, fault.Wrap(err, fault.Timeout, "no person decided within %s (request %s)", rt.opts.AskTimeout, req.ID)
 }

@@ -24,6 +24,7 @@ type Policies interface {
 	Policy(agent string) policy.Policy
 	Request(ctx context.Context, agent, run string, c policy.Capability, reason string) (policy.Request, error)
 	Wait(ctx context.Context, id string) (policy.Request, error)
+	Expire(ctx context.Context, id, reason string) (policy.Request, error)
 }
 
 var _ Policies = (*policy.Store)(nil)
