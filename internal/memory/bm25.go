@@ -75,6 +75,22 @@ func TextHits(ranked []Scored, chunks []Chunk) []Hit {
 	return hits
 }
 
+// InOrder returns chunks (read in any order) in the order of ids, leaving out ids no chunk has: what
+// the stores' chunk readers return.
+func InOrder(ids []int64, chunks []Chunk) []Chunk {
+	byID := make(map[int64]Chunk, len(chunks))
+	for _, c := range chunks {
+		byID[c.ID] = c
+	}
+	out := make([]Chunk, 0, len(ids))
+	for _, id := range ids {
+		if c, ok := byID[id]; ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // ChunkIDs returns the chunk ids of ranked scores, in order.
 func ChunkIDs(ranked []Scored) []int64 {
 	ids := make([]int64, len(ranked))

@@ -43,3 +43,11 @@ func TestBM25Rank(t *testing.T) {
 		t.Errorf("hits %+v", hits)
 	}
 }
+
+func TestInOrder(t *testing.T) {
+	chunks := []Chunk{{ID: 3}, {ID: 1}, {ID: 7}}
+	got := InOrder([]int64{7, 5, 1, 3}, chunks)
+	if len(got) != 3 || got[0].ID != 7 || got[1].ID != 1 || got[2].ID != 3 {
+		t.Fatalf("InOrder: %+v", got)
+	}
+}

@@ -91,14 +91,12 @@ func MentionHits(weights map[string]float64, k int, mentions func(keys []string)
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[int64]Chunk, len(found))
-	for _, c := range found {
-		byID[c.ID] = c
-	}
-	out := make([]GraphHit, 0, len(ranked))
+	found = InOrder(ids, found)
+	out := make([]GraphHit, 0, len(found))
 	for _, r := range ranked {
-		if c, ok := byID[r.Chunk]; ok {
-			out = append(out, GraphHit{Hit: Hit{Chunk: c, Score: r.Score, Method: "graph"}, Keys: r.Keys})
+		if len(found) > 0 && found[0].ID == r.Chunk {
+			out = append(out, GraphHit{Hit: Hit{Chunk: found[0], Score: r.Score, Method: "graph"}, Keys: r.Keys})
+			found = found[1:]
 		}
 	}
 	return out, nil

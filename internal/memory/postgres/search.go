@@ -128,17 +128,7 @@ func readChunks(ctx context.Context, q querier, ids []int64) ([]memory.Chunk, er
 	if err != nil {
 		return nil, fmt.Errorf("memory: read chunks: %w", err)
 	}
-	byID := make(map[int64]memory.Chunk, len(chunks))
-	for _, c := range chunks {
-		byID[c.ID] = c
-	}
-	out := make([]memory.Chunk, 0, len(ids))
-	for _, id := range ids {
-		if c, ok := byID[id]; ok {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+	return memory.InOrder(ids, chunks), nil
 }
 
 // SearchText ranks chunks by BM25 (k1 = 0.9, b = 0.4) over the analysed query terms, computed here

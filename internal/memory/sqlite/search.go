@@ -92,7 +92,7 @@ func (s *Store) ids(ctx context.Context, q string, args ...any) ([]int64, error)
 
 // chunks loads chunks by id, in the order of ids (missing ids are left out).
 func (s *Store) chunks(ctx context.Context, ids []int64) ([]memory.Chunk, error) {
-	byID := make(map[int64]memory.Chunk, len(ids))
+	found := make([]memory.Chunk, 0, len(ids))
 	for start := 0; start < len(ids); start += 500 {
 		part := ids[start:min(len(ids), start+500)]
 		args := make([]any, len(part))
@@ -115,20 +115,14 @@ func (s *Store) chunks(ctx context.Context, ids []int64) ([]memory.Chunk, error)
 			}
 			_ = json.Unmarshal([]byte(heads), &c.Headings)
 			c.IngestedAt, _ = time.Parse(time.RFC3339Nano, at)
-			byID[c.ID] = c
+			found = append(found, c)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("memory: read chunks: %w", err)
 		}
 	}
-	out := make([]memory.Chunk, 0, len(ids))
-	for _, id := range ids {
-		if c, ok := byID[id]; ok {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+	return memory.InOrder(ids, found), nil
 }
 
 // SearchText ranks chunks by BM25 (k1 = 0.9, b = 0.4) over the analysed query terms. FTS5 is the

@@ -42,19 +42,8 @@ func (s *Store) PendingVectors(ctx context.Context, embedder string, limit int) 
 
 // PutVectors stores unit-length copies of vecs for embedder in one transaction.
 func (s *Store) PutVectors(ctx context.Context, embedder string, dim int, vecs []memory.Vector) error {
-	if embedder == "" || dim <= 0 {
-		return fault.Param("embedder", "memory: vectors need an embedder name and a positive dimension")
-	}
-	for _, v := range vecs {
-		if len(v.Vec) != dim {
-			return fault.Param("vectors", "memory: a vector of %d values for dimension %d", len(v.Vec), dim)
-		}
-		if v.Hash == "" {
-			return fault.Param("vectors", "memory: a vector without a text hash")
-		}
-		if !vecindex.Finite(v.Vec) {
-			return fault.Param("vectors", "memory: the vector of %s has a NaN or infinite value", v.Hash)
-		}
+	if err := vecindex.CheckPut(embedder, dim, vecs); err != nil {
+		return err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -74,6 +74,27 @@ func Encode(v []float32) []byte {
 	return b
 }
 
+// CheckPut validates the arguments of a store's PutVectors: an embedder name, a positive dimension,
+// and vectors of that dimension, each with a text hash and finite values (fault.Invalid naming what is
+// wrong). Both stores call it before they write.
+func CheckPut(embedder string, dim int, vecs []memory.Vector) error {
+	if embedder == "" || dim <= 0 {
+		return fault.Param("embedder", "memory: vectors need an embedder name and a positive dimension")
+	}
+	for _, v := range vecs {
+		if len(v.Vec) != dim {
+			return fault.Param("vectors", "memory: a vector of %d values for dimension %d", len(v.Vec), dim)
+		}
+		if v.Hash == "" {
+			return fault.Param("vectors", "memory: a vector without a text hash")
+		}
+		if !Finite(v.Vec) {
+			return fault.Param("vectors", "memory: the vector of %s has a NaN or infinite value", v.Hash)
+		}
+	}
+	return nil
+}
+
 // Finite reports whether every value of v is a number.
 func Finite(v []float32) bool {
 	for _, x := range v {
