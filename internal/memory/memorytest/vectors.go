@@ -285,3 +285,38 @@ func testVectorIndex(t *testing.T, s interface {
 	}
 	check(t, s)
 }
+
+// VectorStoreHandle is a store with vectors, for TwoHandles.
+type VectorStoreHandle interface {
+	memory.Store
+	memory.VectorStore
+}
+
+// TwoHandles checks that store b, which has cached an embedder's vectors, sees the vectors another
+// handle a of the same store (another process, say) writes afterwards. It returns the embedder and
+// its function from text to vector, for the caller's store-specific checks.
+func TwoHandles(t *testing.T, a, b VectorStoreHandle) (*BagEmbedder, func(string) []float32) {
+	t.Helper()
+	ctx := context.Background()
+	emb := &BagEmbedder{N: 32}
+	src := memory.Source{Path: "/v/a.txt", Title: "a", Kind: "text", Hash: "h"}
+	if err := a.Replace(ctx, src, []memory.Chunk{{Text: "apples and pears", Hash: "h1", StartLine: 1, EndLine: 1},
+		{Text: "trains and rivers", Hash: "h2", StartLine: 2, EndLine: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	vec := func(text string) []float32 { v, _ := emb.Embed(ctx, []string{text}); return v[0] }
+	if err := a.PutVectors(ctx, emb.Name(), 32, []memory.Vector{{Hash: "h1", Vec: vec("apples and pears")}}); err != nil {
+		t.Fatal(err)
+	}
+	if hits, err := b.SearchVectors(ctx, emb.Name(), vec("trains and rivers"), 5); err != nil || len(hits) != 1 {
+		t.Fatalf("before: %d hits, %v", len(hits), err)
+	}
+	if err := a.PutVectors(ctx, emb.Name(), 32, []memory.Vector{{Hash: "h2", Vec: vec("trains and rivers")}}); err != nil {
+		t.Fatal(err)
+	}
+	hits, err := b.SearchVectors(ctx, emb.Name(), vec("trains and rivers"), 5)
+	if err != nil || len(hits) != 2 || hits[0].Chunk.Hash != "h2" {
+		t.Fatalf("after the other handle's put: %d hits, %v", len(hits), err)
+	}
+	return emb, vec
+}
